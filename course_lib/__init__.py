@@ -1,0 +1,20 @@
+"""course_lib: the helper library of the course "Making music with neural networks".
+
+Modules, in the order the notebooks meet them: ``notes`` (the note type), ``midi``,
+``audio``, ``plot``, ``pianoroll``, ``tokens``, ``datasets``, ``exercises`` and ``checks``.
+
+Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
+output (they must be silenced before TensorFlow is imported).
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+__version__ = "0.1.0"
+
+
+def quick_mode() -> bool:
+    """True when ``COURSE_QUICK=1`` (the test suite sets it): notebooks shrink data and epochs."""
+    return os.environ.get("COURSE_QUICK", "") == "1"

@@ -1,0 +1,352 @@
+"""The course's data: Bach chorales from music21's corpus, and the JSB standard split.
+
+``python -m course_lib data build`` parses the chorales once (about a minute) into
+``data/chorales.npz``; :func:`load_chorales` reads that file in well under a second and
+splits it by piece with a fixed seed. :func:`load_jsb` reads the benchmark split that
+published results use.
+
+Notebook: 02_representations
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from course_lib.notes import Note, Piece, TempoMap
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+CHORALES_FILE = DATA_DIR / "chorales.npz"
+CHORALES_CARD = DATA_DIR / "chorales.json"
+JSB_FILE = DATA_DIR / "jsb" / "jsb_chorales.npz"
+JSB_CARD = DATA_DIR / "jsb" / "README.md"
+TICKS_PER_BEAT = 24  # divisible by 2, 3, 4, 8: sixteenths, triplets and thirty-seconds stay exact
+CHORALE_TEMPO_BPM = 96.0
+SPLIT_SEED = 2012
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+VOICES = ("Soprano", "Alto", "Tenor", "Bass")
+JSB_LOWEST = 21  # column 0 of the JSB rolls is MIDI 21 (A0)
+
+
+class DataError(RuntimeError):
+    """A bundled data file is missing or does not match its recorded checksum."""
+
+
+@dataclass
+class Chorale(Piece):
+    """A four-voice chorale (voices 0..3 = soprano, alto, tenor, bass), transposed to C major or A minor.
+
+    Notebook: 02_representations
+    """
+
+    name: str = ""
+    key: str = ""  # after transposition: "C major" or "A minor"
+    original_key: str = ""
+    transposition: int = 0  # semitones that were added to every pitch
+    tempo: TempoMap = field(default_factory=lambda: TempoMap.constant(CHORALE_TEMPO_BPM))
+
+
+class Splits(NamedTuple):
+    """Train / validation / test lists, split by piece."""
+
+    train: list
+    valid: list
+    test: list
+
+
+# ---------------------------------------------------------------- building (run once)
+
+
+def _transposition_to_c(tonic_pitch_class: int, mode: str) -> int:
+    """Semitones (-6..+5) that move a key to C major (major) or A minor (minor)."""
+    target = 0 if mode == "major" else 9
+    return (target - tonic_pitch_class + 6) % 12 - 6
+
+
+def _parse_chorale(name: str) -> dict | None:
+    """Parse one corpus chorale into arrays, or ``None`` if it is not four SATB voices."""
+    from music21 import corpus, meter, stream
+
+    score = corpus.parse(name)
+    parts = {p.partName: p for p in score.parts}
+    if not all(v in parts for v in VOICES):
+        if len(score.parts) != 4:
+            return None  # extra instruments, or a divided soprano: not plain SATB
+        parts = dict(zip(VOICES, score.parts, strict=True))  # four unnamed parts, in score order
+    key = score.analyze("key")
+    mode = "minor" if key.mode == "minor" else "major"
+    shift = _transposition_to_c(key.tonic.pitchClass, mode)
+    signatures = list(score.parts[0].recurse().getElementsByClass(meter.TimeSignature))
+    signature = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
+    measures = list(parts["Soprano"].getElementsByClass(stream.Measure))
+    pickup = float(measures[1].offset) if len(measures) > 1 and measures[0].number == 0 else 0.0
+    rows = []
+    for voice, part_name in enumerate(VOICES):
+        for element in parts[part_name].flatten().stripTies().notes:
+            start = round(float(element.offset) * TICKS_PER_BEAT)
+            end = round(float(element.offset + element.quarterLength) * TICKS_PER_BEAT)
+            if end <= start:
+                continue  # grace notes have no duration
+            for pitch in element.pitches:
+                rows.append((voice, pitch.midi + shift, start, end))
+    rows.sort(key=lambda r: (r[2], r[0], r[1]))
+    return {
+        "name": name.split("/")[-1],
+        "notes": np.array(rows, dtype=np.int32).reshape(-1, 4),
+        "original_key": f"{key.tonic.name} {mode}",
+        "key": "C major" if mode == "major" else "A minor",
+        "transposition": shift,
+        "time_signature": signature,
+        "pickup_ticks": round(pickup * TICKS_PER_BEAT),
+    }
+
+
+def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
+    """Parse every SATB chorale of music21's corpus and write them to ``path``; return its sha256.
+
+    The file is an uncompressed ``.npz`` with fixed zip timestamps, so the same music21
+    version always gives the same bytes. Only ``python -m course_lib data build`` calls this.
+
+    Notebook: 02_representations
+    """
+    import music21
+
+    names = chorale_names()
+    parsed = []
+    for i, name in enumerate(names):
+        chorale = _parse_chorale(name)
+        if chorale is not None and len(chorale["notes"]):
+            parsed.append(chorale)
+        if progress and (i + 1) % 50 == 0:
+            print(f"  parsed {i + 1}/{len(names)} chorales", flush=True)
+    notes = np.concatenate([c["notes"] for c in parsed])
+    arrays = {
+        "names": np.array([c["name"] for c in parsed]),
+        "note_offsets": np.cumsum([0] + [len(c["notes"]) for c in parsed]).astype(np.int32),
+        "voice": notes[:, 0].astype(np.uint8),
+        "pitch": notes[:, 1].astype(np.uint8),
+        "start": notes[:, 2].astype(np.uint16),
+        "end": notes[:, 3].astype(np.uint16),
+        "original_keys": np.array([c["original_key"] for c in parsed]),
+        "keys": np.array([c["key"] for c in parsed]),
+        "transpositions": np.array([c["transposition"] for c in parsed], dtype=np.int8),
+        "time_signatures": np.array([c["time_signature"] for c in parsed], dtype=np.uint8),
+        "pickup_ticks": np.array([c["pickup_ticks"] for c in parsed], dtype=np.uint16),
+        "ticks_per_beat": np.array(TICKS_PER_BEAT, dtype=np.uint16),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    write_npz_reproducibly(temporary, arrays)
+    temporary.replace(path)
+    digest = sha256_of(path)
+    card = {
+        "file": path.name,
+        "sha256": digest,
+        "pieces": len(parsed),
+        "notes": int(len(notes)),
+        "skipped": len(names) - len(parsed),
+        "source": f"music21 {music21.__version__} corpus, every bach/bwv* chorale file (BWV numbers in 'names')",
+        "licence": "music21's corpus files are distributed with music21 (BSD); the chorales are public domain",
+        "transform": "four voices (SATB), ties merged, transposed to C major / A minor by music21's key analysis",
+        "command": "python -m course_lib data build",
+    }
+    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return digest
+
+
+EXAMPLE_MIDI = DATA_DIR / "midi" / "bwv269.mid"
+
+
+def write_example_midi(path: Path = EXAMPLE_MIDI, name: str = "bach/bwv269") -> str:
+    """Write one corpus chorale as a MIDI file with music21's own writer; return its sha256.
+
+    Notebook 01 reads this file byte by byte: a real file from a different MIDI writer.
+
+    Notebook: 01_midi_bytes
+    """
+    from music21 import corpus
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    corpus.parse(name).write("midi", fp=str(path))
+    return sha256_of(path)
+
+
+def chorale_names() -> list[str]:
+    """Corpus names of Bach's chorale harmonisations (``bach/bwvNNN.N``), in BWV order.
+
+    Takes every ``bach/bwv...`` file, not only the 371 Riemenschneider entries (which list
+    some pieces twice); variant copies with letter suffixes (``-a``, ``-inst``, ...) are left out.
+    """
+    from music21 import corpus
+
+    names = {f"bach/{Path(str(p)).name.rsplit('.', 1)[0]}" for p in corpus.getComposer("bach")}
+    return sorted((n for n in names if re.fullmatch(r"bach/bwv\d+(\.\d+)?(-\d+)?", n)), key=_natural_key)
+
+
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def write_npz_reproducibly(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write arrays as an uncompressed ``.npz`` whose bytes depend only on the arrays.
+
+    ``np.savez`` stamps the current time into the zip; this uses a fixed date instead.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for key in sorted(arrays):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.require(arrays[key], requirements="C"), allow_pickle=False)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _verified_arrays(path: Path, card: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise DataError(f"{path} is missing; rebuild it with: python -m course_lib data build")
+    if card.exists():
+        expected = json.loads(card.read_text())["sha256"]
+        if sha256_of(path) != expected:
+            raise DataError(
+                f"{path} does not match the checksum in {card.name}: rebuild with python -m course_lib data build"
+            )
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_chorale_list(path: Path = CHORALES_FILE) -> list[Chorale]:
+    """Every chorale in the built file, in BWV order.
+
+    Notebook: 02_representations
+    """
+    a = _verified_arrays(path, path.with_suffix(".json"))
+    ticks = float(a["ticks_per_beat"])
+    starts, ends = a["start"] / ticks, a["end"] / ticks
+    voice, pitch = a["voice"].tolist(), a["pitch"].tolist()
+    starts, ends = starts.tolist(), ends.tolist()
+    chorales = []
+    for i, name in enumerate(a["names"].tolist()):
+        lo, hi = int(a["note_offsets"][i]), int(a["note_offsets"][i + 1])
+        notes = [Note(starts[j], ends[j], pitch[j], 80, voice[j]) for j in range(lo, hi)]
+        chorales.append(
+            Chorale(
+                notes=notes,
+                time_signature=tuple(int(x) for x in a["time_signatures"][i]),
+                pickup=float(a["pickup_ticks"][i]) / ticks,
+                name=name,
+                key=str(a["keys"][i]),
+                original_key=str(a["original_keys"][i]),
+                transposition=int(a["transpositions"][i]),
+            )
+        )
+    return chorales
+
+
+def split_by_piece(
+    items: list, fractions: tuple[float, float, float] = SPLIT_FRACTIONS, seed: int = SPLIT_SEED
+) -> Splits:
+    """Shuffle whole pieces with a fixed seed and cut them into train / valid / test.
+
+    Splitting pieces (not windows cut from them) keeps every bar of a test piece unseen.
+
+    Notebook: 02_representations
+    """
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_train = int(round(fractions[0] * len(items)))
+    n_valid = int(round(fractions[1] * len(items)))
+    pick = [items[i] for i in order]
+    return Splits(pick[:n_train], pick[n_train : n_train + n_valid], pick[n_train + n_valid :])
+
+
+def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED) -> Splits:
+    """Bach chorales as train / valid / test lists of :class:`Chorale`, split by piece (80/10/10).
+
+    Notebook: 02_representations
+    """
+    return split_by_piece(load_chorale_list(path), seed=seed)
+
+
+def windows(sequence: np.ndarray, length: int, hop: int = 1) -> np.ndarray:
+    """All windows of ``length`` steps, ``hop`` apart, stacked on a new first axis.
+
+    Notebook: 02_representations
+    """
+    sequence = np.asarray(sequence)
+    if len(sequence) < length:
+        return np.empty((0, length) + sequence.shape[1:], dtype=sequence.dtype)
+    starts = range(0, len(sequence) - length + 1, hop)
+    return np.stack([sequence[s : s + length] for s in starts])
+
+
+# ---------------------------------------------------------------- the JSB standard split
+
+
+def load_jsb(path: Path = JSB_FILE) -> Splits:
+    """The JSB Chorales benchmark split (Boulanger-Lewandowski et al. 2012) as piano rolls.
+
+    Each sequence is a ``(frames, 88)`` boolean array, one frame per quarter note, column
+    ``k`` = MIDI pitch ``21 + k``; 229 / 76 / 77 sequences. Use it only for the benchmark:
+    its pieces are the same as music21's chorales.
+
+    Notebook: 06_lstm_chorales
+    """
+    a = _verified_arrays(path, path.with_name("jsb_chorales.json"))
+    out = []
+    for split in ("train", "valid", "test"):
+        rolls = np.unpackbits(a[f"{split}_bits"], axis=1)[:, :88].astype(bool)
+        offsets = a[f"{split}_offsets"]
+        out.append([rolls[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)])
+    return Splits(*out)
+
+
+def build_jsb(mat_path: Path, path: Path = JSB_FILE) -> str:
+    """Convert the MIT-licensed ``JSB_Chorales.mat`` into the pickle-free bundled file.
+
+    Needs scipy (only for this conversion). Returns the new file's sha256.
+    """
+    from scipy.io import loadmat
+
+    mat = loadmat(str(mat_path))
+    arrays = {}
+    for split in ("train", "valid", "test"):
+        sequences = [np.asarray(s, dtype=bool) for s in mat[f"{split}data"][0]]
+        if any(s.shape[1] != 88 for s in sequences):
+            raise DataError("expected 88 columns (MIDI 21..108) in every JSB sequence")
+        stacked = np.concatenate(sequences)
+        arrays[f"{split}_bits"] = np.packbits(stacked, axis=1)
+        arrays[f"{split}_offsets"] = np.cumsum([0] + [len(s) for s in sequences]).astype(np.int32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_npz_reproducibly(path, arrays)
+    digest = sha256_of(path)
+    card = {
+        "file": path.name,
+        "sha256": digest,
+        "source": "JSB_Chorales.mat (see README.md here)",
+        "command": "python -m course_lib data jsb PATH/TO/JSB_Chorales.mat",
+    }
+    path.with_name("jsb_chorales.json").write_text(json.dumps(card, indent=2) + "\n")
+    return digest
+
+
+def iter_frames(sequence: np.ndarray, lowest: int = JSB_LOWEST) -> Iterator[list[int]]:
+    """The MIDI pitches sounding in each frame of a roll.
+
+    Notebook: 06_lstm_chorales
+    """
+    for frame in np.asarray(sequence, dtype=bool):
+        yield (np.flatnonzero(frame) + lowest).tolist()

@@ -1,0 +1,158 @@
+"""Student notebooks from solutions, and the fallback that keeps unfilled notebooks running.
+
+``solutions/`` is the source. Exercise code sits between nbgrader's markers; this module
+turns each solution notebook into its student version:
+
+- code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
+  ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` at the same indentation;
+- lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed;
+- cells tagged ``check`` (and cells holding a stub) get nbval's ``raises-exception`` tag,
+  so the unfilled notebook still runs top to bottom;
+- ``# NBVAL_CHECK_OUTPUT`` markers, outputs and execution counts are cleared.
+
+Notebook: 00_setup_check
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS_DIR = ROOT / "solutions"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+CHECK_OUTPUT_MARKER = "# NBVAL_CHECK_OUTPUT"
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
+MARKDOWN_STUB = "YOUR ANSWER HERE"
+NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+
+def strip_solutions(source: str, markdown: bool = False) -> tuple[str, bool]:
+    """Replace solution blocks by stubs and drop hidden tests; return ``(source, had_solution)``.
+
+    Notebook: 00_setup_check
+    """
+    out: list[str] = []
+    had_solution = False
+    skipping = None
+    for line in source.splitlines():
+        stripped = line.strip()
+        if skipping:
+            if stripped == skipping:
+                skipping = None
+            continue
+        if stripped == BEGIN_SOLUTION:
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend([MARKDOWN_STUB] if markdown else [indent + stub for stub in STUB_LINES])
+            skipping, had_solution = END_SOLUTION, True
+        elif stripped == BEGIN_HIDDEN:
+            skipping = END_HIDDEN
+        elif not markdown and stripped == CHECK_OUTPUT_MARKER:
+            continue
+        else:
+            out.append(line)
+    if skipping:
+        raise ValueError(f"unclosed block: expected {skipping!r}")
+    return "\n".join(out), had_solution
+
+
+def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student notebook for one solution notebook (a new object; the input is unchanged).
+
+    Notebook: 00_setup_check
+    """
+    notebook = nbformat.from_dict(solution)
+    notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(notebook.metadata), cells=[])
+    for cell in solution.cells:
+        if cell.cell_type == "code":
+            source, had_solution = strip_solutions(cell.source)
+            tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "check"]
+            if had_solution or "check" in cell.get("metadata", {}).get("tags", []):
+                tags.append("raises-exception")
+            new = nbformat.v4.new_code_cell(source)
+            if tags:
+                new.metadata["tags"] = sorted(set(tags))
+        elif cell.cell_type == "markdown":
+            new = nbformat.v4.new_markdown_cell(strip_solutions(cell.source, markdown=True)[0])
+        else:
+            new = nbformat.v4.new_raw_cell(cell.source)
+        new.id = cell.get("id", new.id)
+        notebook.cells.append(new)
+    return notebook
+
+
+def _clean_metadata(metadata: dict) -> dict:
+    keep = {k: metadata[k] for k in ("kernelspec", "language_info") if k in metadata}
+    if "language_info" in keep:
+        keep["language_info"] = {"name": keep["language_info"].get("name", "python")}
+    return keep
+
+
+def solution_notebooks(solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
+    """The numbered solution notebooks, in order."""
+    return sorted(p for p in solutions_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    """The exact text a notebook file is written as."""
+    return nbformat.writes(notebook) + "\n"
+
+
+def build_student_notebooks(solutions_dir: Path = SOLUTIONS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Write ``notebooks/NN_name.ipynb`` for every solution; return the files written.
+
+    Notebook: 00_setup_check
+    """
+    notebooks_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in solution_notebooks(solutions_dir):
+        target = notebooks_dir / path.name
+        target.write_text(render(student_version(nbformat.read(path, as_version=4))))
+        written.append(target)
+    return written
+
+
+def out_of_sync(solutions_dir: Path = SOLUTIONS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Names of student notebooks that differ from what the build would write (or are extra).
+
+    Notebook: 00_setup_check
+    """
+    problems = []
+    expected = {
+        p.name: render(student_version(nbformat.read(p, as_version=4))) for p in solution_notebooks(solutions_dir)
+    }
+    for name, text in expected.items():
+        target = notebooks_dir / name
+        if not target.exists():
+            problems.append(f"{name}: missing")
+        elif target.read_text() != text:
+            problems.append(f"{name}: differs from its solution's build")
+    for path in notebooks_dir.glob("*.ipynb"):
+        if path.name not in expected:
+            problems.append(f"{path.name}: has no solution notebook")
+    return problems
+
+
+def is_stub(function: Callable) -> bool:
+    """True if ``function`` is still an unfilled exercise (its body raises ``NotImplementedError``).
+
+    Notebook: 00_setup_check
+    """
+    code = getattr(function, "__code__", None)
+    return code is not None and "NotImplementedError" in code.co_names
+
+
+def pick(student: Callable, reference: Callable) -> Callable:
+    """The student's function once written, else the library's reference (saying so in one line).
+
+    Notebook: 00_setup_check
+    """
+    if is_stub(student):
+        print(f"Note: {student.__name__} is not written yet; using course_lib's reference version.")
+        return reference
+    return student

@@ -1,0 +1,146 @@
+"""The course's one in-memory music type: notes in beats, plus a tempo map.
+
+Notebook: 01_midi_bytes
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+DEFAULT_TEMPO_BPM = 120.0
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    """One sounding note.
+
+    Times are in beats (quarter notes), so a note keeps its rhythm whatever the tempo.
+
+    Attributes
+    ----------
+    start, end : float
+        Onset and release, in beats from the start of the piece (``end > start``).
+    pitch : int
+        MIDI note number (60 is middle C, C4).
+    velocity : int
+        Loudness, 1..127.
+    voice : int
+        Which voice or track the note belongs to (0 = soprano for chorales).
+
+    Notebook: 01_midi_bytes
+    """
+
+    start: float
+    end: float
+    pitch: int
+    velocity: int = 80
+    voice: int = 0
+
+    @property
+    def duration(self) -> float:
+        """Length in beats."""
+        return self.end - self.start
+
+    def transposed(self, semitones: int) -> Note:
+        """The same note moved by ``semitones``."""
+        return replace(self, pitch=self.pitch + semitones)
+
+
+@dataclass(frozen=True)
+class TempoMap:
+    """Tempo changes as ``(beat, bpm)`` pairs, sorted by beat; the first applies from beat 0.
+
+    Notebook: 01_midi_bytes
+    """
+
+    changes: tuple[tuple[float, float], ...] = ((0.0, DEFAULT_TEMPO_BPM),)
+
+    def __post_init__(self) -> None:
+        changes = sorted(self.changes) or [(0.0, DEFAULT_TEMPO_BPM)]
+        if changes[0][0] > 0:
+            changes.insert(0, (0.0, changes[0][1]))
+        if any(bpm <= 0 for _, bpm in changes):
+            raise ValueError("tempo must be positive")
+        object.__setattr__(self, "changes", tuple((float(b), float(t)) for b, t in changes))
+
+    @classmethod
+    def constant(cls, bpm: float) -> TempoMap:
+        """A single tempo for the whole piece."""
+        return cls(((0.0, bpm),))
+
+    def seconds(self, beat: float) -> float:
+        """Time in seconds at which ``beat`` sounds."""
+        total = 0.0
+        for i, (change_beat, bpm) in enumerate(self.changes):
+            next_beat = self.changes[i + 1][0] if i + 1 < len(self.changes) else float("inf")
+            if beat <= next_beat:
+                return total + (beat - change_beat) * 60.0 / bpm
+            total += (next_beat - change_beat) * 60.0 / bpm
+        return total  # pragma: no cover - the last segment is open-ended
+
+    def bpm_at(self, beat: float) -> float:
+        """The tempo in force at ``beat``."""
+        index = bisect.bisect_right([b for b, _ in self.changes], beat) - 1
+        return self.changes[max(index, 0)][1]
+
+
+@dataclass
+class Piece:
+    """Notes with the tempo map and time signature they were written in.
+
+    Notebook: 01_midi_bytes
+    """
+
+    notes: list[Note]
+    tempo: TempoMap = field(default_factory=TempoMap)
+    time_signature: tuple[int, int] = (4, 4)
+    pickup: float = 0.0  # beats before the first full bar (an anacrusis)
+
+    @property
+    def end(self) -> float:
+        """Beat at which the last note ends (0 for an empty piece)."""
+        return max((n.end for n in self.notes), default=0.0)
+
+    @property
+    def beats_per_bar(self) -> float:
+        """Bar length in quarter-note beats (3/2 has 6, 6/8 has 3)."""
+        numerator, denominator = self.time_signature
+        return numerator * 4.0 / denominator
+
+    def voices(self) -> list[int]:
+        """The voice numbers present, ascending."""
+        return sorted({n.voice for n in self.notes})
+
+    def voice(self, voice: int) -> list[Note]:
+        """The notes of one voice, by onset."""
+        return sorted(n for n in self.notes if n.voice == voice)
+
+    def seconds(self, beat: float) -> float:
+        """Seconds at ``beat`` under this piece's tempo map."""
+        return self.tempo.seconds(beat)
+
+
+def as_notes(music: Piece | Iterable[Note]) -> list[Note]:
+    """The notes of a piece, or a list of notes unchanged."""
+    return list(music.notes if isinstance(music, Piece) else music)
+
+
+def transpose(notes: Sequence[Note], semitones: int) -> list[Note]:
+    """Every note moved by ``semitones``.
+
+    Notebook: 02_representations
+    """
+    return [n.transposed(semitones) for n in notes]
+
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """Scientific pitch name of a MIDI number: 60 -> 'C4', 70 -> 'Bb4'.
+
+    Notebook: 01_midi_bytes
+    """
+    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1}"

@@ -1,0 +1,117 @@
+"""Notes <-> piano rolls: a boolean grid of time steps by pitches.
+
+A roll has shape ``(time, pitch)`` (or ``(voice, time, pitch)`` per voice): time first, as
+models read it. Row ``t`` covers beats ``[t / steps_per_beat, (t + 1) / steps_per_beat)``
+and column ``k`` is MIDI pitch ``lowest + k``.
+
+Notebook: 02_representations
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from course_lib.notes import Note, Piece, as_notes
+
+PIANO_LOWEST = 21  # A0
+PIANO_HIGHEST = 108  # C8
+
+
+def to_pianoroll(
+    music: Piece | Iterable[Note],
+    steps_per_beat: int = 4,
+    lowest: int = PIANO_LOWEST,
+    highest: int = PIANO_HIGHEST,
+    n_steps: int | None = None,
+    by_voice: bool = False,
+    voices: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Rasterise notes onto a grid.
+
+    Onsets and releases are rounded to the nearest step; a note shorter than half a step
+    still fills one step. Pitches outside ``lowest..highest`` are dropped.
+
+    Parameters
+    ----------
+    steps_per_beat : int
+        Time resolution (4 = sixteenth notes in 4/4).
+    lowest, highest : int
+        Pitch range, inclusive; the roll has ``highest - lowest + 1`` columns.
+    n_steps : int, optional
+        Number of rows; defaults to just long enough for the last note.
+    by_voice : bool
+        If true, return ``(n_voices, n_steps, n_pitches)`` with one roll per voice.
+    voices : sequence of int, optional
+        With ``by_voice``, the voice numbers to give layers to, in order (default: those present).
+
+    Notebook: 02_representations
+    """
+    notes = as_notes(music)
+    if n_steps is None:
+        n_steps = max((_step(n.end, steps_per_beat) for n in notes), default=0)
+        n_steps = max(n_steps, max((_step(n.start, steps_per_beat) + 1 for n in notes), default=0))
+    n_pitches = highest - lowest + 1
+    layers = list(voices) if voices is not None else sorted({n.voice for n in notes})
+    layer_of = {voice: i for i, voice in enumerate(layers)} if by_voice else {}
+    roll = np.zeros((len(layers) if by_voice else 1, n_steps, n_pitches), dtype=bool)
+    for note in notes:
+        if not lowest <= note.pitch <= highest:
+            continue
+        if by_voice and note.voice not in layer_of:
+            continue
+        start = _step(note.start, steps_per_beat)
+        end = max(_step(note.end, steps_per_beat), start + 1)
+        roll[layer_of.get(note.voice, 0), start:end, note.pitch - lowest] = True
+    return roll if by_voice else roll[0]
+
+
+def _step(beat: float, steps_per_beat: int) -> int:
+    # floor(x + 0.5): round half up, so 0.5 steps is never rounded down to the even 0.
+    return max(int(math.floor(beat * steps_per_beat + 0.5)), 0)
+
+
+def from_pianoroll(
+    roll: np.ndarray,
+    steps_per_beat: int = 4,
+    lowest: int = PIANO_LOWEST,
+    velocity: int = 80,
+    voice: int = 0,
+) -> list[Note]:
+    """Notes from a roll: each run of consecutive active steps of a pitch is one note.
+
+    A roll cannot tell a held note from the same pitch struck again on the next step, so
+    repeated notes merge; a 3-D roll gives one voice per layer.
+
+    Notebook: 02_representations
+    """
+    roll = np.asarray(roll, dtype=bool)
+    if roll.ndim == 3:
+        return sorted(
+            n for v, layer in enumerate(roll) for n in from_pianoroll(layer, steps_per_beat, lowest, velocity, v)
+        )
+    if roll.ndim != 2:
+        raise ValueError(f"expected a (time, pitch) or (voice, time, pitch) roll, got shape {roll.shape}")
+    padded = np.zeros((roll.shape[0] + 2, roll.shape[1]), dtype=np.int8)
+    padded[1:-1] = roll
+    changes = np.diff(padded, axis=0)
+    notes = []
+    for column in range(roll.shape[1]):
+        starts = np.flatnonzero(changes[:, column] == 1)
+        ends = np.flatnonzero(changes[:, column] == -1)
+        for start, end in zip(starts, ends, strict=True):
+            notes.append(Note(start / steps_per_beat, end / steps_per_beat, lowest + column, velocity, voice))
+    return sorted(notes)
+
+
+def pitch_range(music: Piece | Iterable[Note]) -> tuple[int, int]:
+    """Lowest and highest pitch used (inclusive).
+
+    Notebook: 02_representations
+    """
+    pitches = [n.pitch for n in as_notes(music)]
+    if not pitches:
+        raise ValueError("no notes")
+    return min(pitches), max(pitches)

@@ -1,0 +1,113 @@
+"""The bundled data: checksums, shape of the chorales, the split, and the JSB benchmark split."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from course_lib import datasets
+from course_lib.datasets import DataError, load_chorale_list, load_chorales, load_jsb, split_by_piece, windows
+
+
+@pytest.fixture(scope="module")
+def chorales():
+    return load_chorale_list()
+
+
+def test_at_least_350_four_voice_chorales_in_c_major_or_a_minor(chorales):
+    assert len(chorales) >= 350
+    for chorale in chorales:
+        assert chorale.voices() == [0, 1, 2, 3], chorale.name
+        assert chorale.key in ("C major", "A minor")
+        assert -6 <= chorale.transposition <= 5
+    # soprano above bass on average in every piece: voices are in SATB order
+    for chorale in chorales[:50]:
+        mean = [np.mean([n.pitch for n in chorale.voice(v)]) for v in range(4)]
+        assert mean[0] > mean[3], chorale.name
+
+
+def test_split_is_by_piece_fixed_and_disjoint():
+    first, second = load_chorales(), load_chorales()
+    assert [c.name for c in first.test] == [c.name for c in second.test]
+    names = [{c.name for c in split} for split in first]
+    assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
+    total = sum(len(s) for s in first)
+    assert len(first.train) == round(0.8 * total) and len(first.valid) == round(0.1 * total)
+
+
+def test_split_by_piece_depends_on_seed():
+    items = list(range(100))
+    assert split_by_piece(items, seed=1).test != split_by_piece(items, seed=2).test
+    assert sorted(sum(split_by_piece(items, seed=1), [])) == items
+
+
+def test_known_first_chorale():
+    # bwv1.6 (Wie schön leuchtet der Morgenstern) is in F major: moved down 5 semitones to C.
+    first = load_chorale_list()[0]
+    assert (first.name, first.original_key, first.transposition, first.time_signature) == (
+        "bwv1.6",
+        "F major",
+        -5,
+        (4, 4),
+    )
+
+
+def test_loading_is_fast():
+    started = time.perf_counter()
+    load_chorales()
+    assert time.perf_counter() - started < 5  # target is 1 s (bench/); this only catches a regression by 5x
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    copy = tmp_path / "chorales.npz"
+    data = bytearray(datasets.CHORALES_FILE.read_bytes())
+    data[-100] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    (tmp_path / "chorales.json").write_text(datasets.CHORALES_CARD.read_text())
+    with pytest.raises(DataError, match="checksum"):
+        load_chorale_list(copy)
+    with pytest.raises(DataError, match="missing"):
+        load_chorale_list(tmp_path / "nothing.npz")
+
+
+def test_reproducible_npz_writer(tmp_path):
+    arrays = {"b": np.arange(5, dtype=np.int16), "a": np.array(["x", "yz"]), "s": np.array(3, dtype=np.uint8)}
+    datasets.write_npz_reproducibly(tmp_path / "1.npz", arrays)
+    time.sleep(1.1)  # np.savez would stamp a new time into the zip
+    datasets.write_npz_reproducibly(tmp_path / "2.npz", arrays)
+    assert (tmp_path / "1.npz").read_bytes() == (tmp_path / "2.npz").read_bytes()
+    with np.load(tmp_path / "1.npz", allow_pickle=False) as loaded:
+        assert loaded["s"].shape == () and loaded["a"].tolist() == ["x", "yz"]
+
+
+def test_jsb_standard_split_sizes_and_frames():
+    jsb = load_jsb()
+    assert [len(s) for s in jsb] == [229, 76, 77]
+    assert [sum(len(x) for x in s) for s in jsb] == [13807, 4602, 4725]
+    pitches = {p for s in jsb for x in s for frame in datasets.iter_frames(x) for p in frame}
+    assert min(pitches) == 43 and max(pitches) == 96
+    assert all(x.shape[1] == 88 and x.dtype == bool for x in jsb.test)
+
+
+def test_jsb_per_key_bernoulli_baseline_matches_the_published_sanity_value():
+    """Independent per-key Bernoulli with training marginals scores 11.09 nats/frame on test."""
+    jsb = load_jsb()
+    train = np.concatenate(jsb.train)
+    p = np.clip(train.mean(axis=0), 1e-7, 1 - 1e-7)
+    frames = np.concatenate([x[1:] for x in jsb.test])  # frames 2..T are predicted
+    nll = -(frames * np.log(p) + (~frames) * np.log(1 - p)).sum(axis=1).mean()
+    assert nll == pytest.approx(11.09, abs=0.01)
+
+
+def test_data_cards_name_the_command():
+    card = json.loads(datasets.CHORALES_CARD.read_text())
+    assert card["command"] == "python -m course_lib data build" and card["pieces"] >= 350
+
+
+def test_windows():
+    sequence = np.arange(10)
+    assert windows(sequence, 4, 3).tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    assert windows(sequence, 11).shape == (0, 11)

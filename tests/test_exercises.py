@@ -1,0 +1,144 @@
+"""Student notebooks from solutions, the stub fallback, and the hints the checks give."""
+
+from __future__ import annotations
+
+import struct
+
+import nbformat
+import numpy as np
+import pytest
+
+from course_lib import checks, exercises, midi, pianoroll
+from course_lib.checks import ExerciseError
+from course_lib.tokens import MelodyVocabulary
+
+SOLUTION_CELL = """def f(x):
+    \"\"\"Doubles.\"\"\"
+    ### BEGIN SOLUTION
+    y = 2 * x
+    return y
+    ### END SOLUTION"""
+
+
+def test_strip_solutions_keeps_indentation_and_drops_hidden_tests():
+    source, had = exercises.strip_solutions(SOLUTION_CELL)
+    assert had
+    assert source.splitlines()[-2:] == ["    # YOUR CODE HERE", "    raise NotImplementedError()"]
+    hidden = "check(f)\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS\nprint('ok')"
+    assert exercises.strip_solutions(hidden) == ("check(f)\nprint('ok')", False)
+    with pytest.raises(ValueError, match="unclosed"):
+        exercises.strip_solutions("### BEGIN SOLUTION\nx = 1")
+
+
+def test_student_version_tags_clears_and_leaves_the_solution_alone():
+    solution = nbformat.v4.new_notebook()
+    solution.cells = [
+        nbformat.v4.new_markdown_cell("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"),
+        nbformat.v4.new_code_cell(
+            SOLUTION_CELL, execution_count=3, outputs=[nbformat.v4.new_output("stream", text="x")]
+        ),
+        nbformat.v4.new_code_cell("check(f)", metadata={"tags": ["check"]}),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", execution_count=4),
+    ]
+    student = exercises.student_version(solution)
+    assert student.cells[0].source == "Why?\nYOUR ANSWER HERE"
+    assert "2 * x" not in student.cells[1].source and student.cells[1].outputs == []
+    assert student.cells[1].execution_count is None
+    assert student.cells[1].metadata["tags"] == ["raises-exception"]
+    assert student.cells[2].metadata["tags"] == ["raises-exception"]
+    assert student.cells[3].source == "print(1)" and "tags" not in student.cells[3].metadata
+    assert solution.cells[1].outputs and "2 * x" in solution.cells[1].source  # input untouched
+
+
+def test_notebooks_folder_is_what_the_build_writes():
+    problems = exercises.out_of_sync()
+    assert problems == [], "notebooks/ is stale: run python -m course_lib notebooks build\n" + "\n".join(problems)
+
+
+def test_every_solution_notebook_is_light_and_has_no_widget_state():
+    for path in exercises.solution_notebooks():
+        assert path.stat().st_size < 1_000_000, path.name
+        notebook = nbformat.read(path, as_version=4)
+        assert "widgets" not in notebook.metadata, path.name
+
+
+def test_is_stub_and_pick(capsys):
+    def stub(x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def written(x):
+        return x
+
+    assert exercises.is_stub(stub) and not exercises.is_stub(written)
+    assert exercises.pick(written, abs) is written
+    assert exercises.pick(stub, abs) is abs
+    assert "stub is not written yet" in capsys.readouterr().out
+
+
+def test_library_versions_pass_their_own_checks(capsys):
+    checks.check_read_varlen(midi.read_variable_length)
+    checks.check_parse_header(lambda data: tuple(vars(midi.parse_header(data)).values()))
+    checks.check_pair_notes(
+        lambda events: [(round(n.start * 480), round(n.end * 480), n.pitch) for n in midi.pair_notes(events, 480)]
+    )
+    checks.check_notes_to_roll(pianoroll.to_pianoroll)
+    vocabulary = MelodyVocabulary(55, 79)
+    checks.check_encode_melody(vocabulary.encode, vocabulary)
+    from course_lib.datasets import _transposition_to_c
+
+    checks.check_semitones_to_c(_transposition_to_c)
+    assert capsys.readouterr().out.count("cases pass") == 6
+
+
+def test_hints_name_the_likely_mistake():
+    def varlen_without_continuation(data, offset):
+        return data[offset] & 0x7F, offset + 1
+
+    def varlen_eight_bits(data, offset):
+        value = 0
+        while True:
+            byte = data[offset]
+            value = (value << 8) | (byte & 0x7F)
+            offset += 1
+            if byte < 0x80:
+                return value, offset
+
+    with pytest.raises(ExerciseError, match="top bit"):
+        checks.check_read_varlen(varlen_without_continuation)
+    with pytest.raises(ExerciseError, match="7 bits"):
+        checks.check_read_varlen(varlen_eight_bits)
+    with pytest.raises(ExerciseError, match="big-endian"):
+        checks.check_parse_header(lambda data: struct.unpack("<HHH", data[8:14]))
+    with pytest.raises(ExerciseError, match="transpose"):
+        checks.check_notes_to_roll(lambda *args: pianoroll.to_pianoroll(*args).T)
+    with pytest.raises(ExerciseError, match="inclusive"):
+        checks.check_notes_to_roll(lambda notes, spb, lo, hi: pianoroll.to_pianoroll(notes, spb, lo, hi - 1))
+    vocabulary = MelodyVocabulary(55, 79)
+    with pytest.raises(ExerciseError, match="HOLD"):
+        checks.check_encode_melody(
+            lambda notes, spb: [vocabulary.token(67) if t == 1 else t for t in vocabulary.encode(notes, spb)],
+            vocabulary,
+        )
+    with pytest.raises(ExerciseError, match="A minor"):
+        checks.check_semitones_to_c(lambda tonic, mode: (-tonic + 6) % 12 - 6)
+
+    def pair_ignoring_velocity_zero(events):
+        sounding, out = {}, []
+        for e in events:
+            if e.status & 0xF0 == 0x90:
+                sounding[e.data[0]] = e.tick
+            elif e.data[0] in sounding:
+                out.append((sounding.pop(e.data[0]), e.tick, e.data[0]))
+        return out
+
+    with pytest.raises(ExerciseError, match="velocity 0"):
+        checks.check_pair_notes(pair_ignoring_velocity_zero)
+
+
+def test_compare_arrays_reports_first_difference():
+    expected = np.zeros((3, 4), bool)
+    got = expected.copy()
+    got[1, 2] = True
+    with pytest.raises(ExerciseError, match=r"index \(1, 2\)"):
+        checks.compare_arrays(got, expected, "roll")

@@ -1,0 +1,116 @@
+"""Piano rolls, melody tokens and the note type: round trips and lopsided cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from course_lib.notes import Note, Piece, TempoMap, pitch_name, transpose
+from course_lib.pianoroll import from_pianoroll, to_pianoroll
+from course_lib.tokens import HOLD, REST, MelodyVocabulary
+
+
+def test_pitch_names_and_tempo_map():
+    assert [pitch_name(p) for p in (21, 60, 61, 70, 108)] == ["A0", "C4", "C#4", "Bb4", "C8"]
+    tempo = TempoMap(((0.0, 120.0), (8.0, 60.0)))
+    assert tempo.seconds(8.0) == pytest.approx(4.0)
+    assert tempo.seconds(10.0) == pytest.approx(6.0)
+    assert tempo.bpm_at(7.9) == 120.0 and tempo.bpm_at(8.0) == 60.0
+    assert TempoMap(((4.0, 90.0),)).changes[0] == (0.0, 90.0)  # the first tempo holds from the start
+
+
+def test_piece_bar_length():
+    assert Piece([], time_signature=(3, 2)).beats_per_bar == 6.0
+    assert Piece([], time_signature=(6, 8)).beats_per_bar == 3.0
+
+
+def test_roll_is_time_by_pitch_with_inclusive_range():
+    notes = [Note(0.0, 1.0, 60), Note(0.5, 0.75, 64), Note(1.0, 2.5, 72)]
+    roll = to_pianoroll(notes, steps_per_beat=4, lowest=60, highest=72)
+    assert roll.shape == (10, 13)
+    assert roll[:4, 0].all() and not roll[4:, 0].any()
+    assert roll[2, 4] and roll.sum(axis=0)[4] == 1  # the sixteenth note fills exactly one step
+    assert roll[4:10, 12].all()
+
+
+def test_roll_drops_out_of_range_and_fills_tiny_notes():
+    roll = to_pianoroll([Note(0.0, 0.05, 60), Note(0.0, 1.0, 20), Note(0.0, 1.0, 109)], 4)
+    assert roll.sum() == 1 and roll[0, 60 - 21]
+
+
+def test_roll_by_voice():
+    notes = [Note(0.0, 1.0, 72, voice=0), Note(0.0, 2.0, 48, voice=3)]
+    roll = to_pianoroll(notes, 2, 48, 72, by_voice=True, voices=[0, 1, 2, 3])
+    assert roll.shape == (4, 4, 25)
+    assert roll[0, :2, 24].all() and roll[3, :, 0].all() and not roll[1:3].any()
+    assert from_pianoroll(roll, 2, 48) == sorted(notes)
+
+
+def test_repeated_notes_merge_in_a_roll():
+    roll = to_pianoroll([Note(0.0, 1.0, 60), Note(1.0, 2.0, 60)], 4)
+    assert from_pianoroll(roll, 4) == [Note(0.0, 2.0, 60)]
+
+
+grid_notes = st.lists(
+    st.tuples(st.integers(0, 40), st.integers(1, 8), st.integers(21, 108)),
+    max_size=25,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(grid_notes)
+def test_grid_aligned_notes_survive_a_roll(raw):
+    # Keep notes of the same pitch at least one step apart: a roll cannot show them otherwise.
+    notes, taken = [], {}
+    for start, length, pitch in raw:
+        if any(s - 1 < start + length and start < e + 1 for s, e in taken.get(pitch, [])):
+            continue
+        taken.setdefault(pitch, []).append((start, start + length))
+        notes.append(Note(start / 4, (start + length) / 4, pitch))
+    assert from_pianoroll(to_pianoroll(notes, 4), 4) == sorted(notes)
+
+
+def test_tokens_of_a_known_melody():
+    vocab = MelodyVocabulary(60, 72)
+    melody = [Note(0.0, 1.0, 67), Note(1.0, 1.5, 69), Note(2.0, 2.5, 60)]
+    g, a, c = vocab.token(67), vocab.token(69), vocab.token(60)
+    assert vocab.encode(melody, 2) == [g, HOLD, a, REST, c]
+    assert vocab.size == 15 and c == 2
+    assert vocab.decode([g, HOLD, a, REST, c], 2) == melody
+    assert vocab.decode([HOLD, REST, c, HOLD], 2) == [Note(1.0, 2.0, 60)]  # a leading hold is silence
+
+
+def test_tokens_reject_overlaps_off_grid_and_range():
+    vocab = MelodyVocabulary(60, 72)
+    with pytest.raises(ValueError, match="monophonic"):
+        vocab.encode([Note(0.0, 1.0, 60), Note(0.5, 1.0, 62)], 4)
+    with pytest.raises(ValueError, match="grid"):
+        vocab.encode([Note(0.0, 0.3, 60)], 4)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        vocab.encode([Note(0.0, 1.0, 80)], 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 8), st.integers(48, 84)), max_size=30))
+def test_melody_tokens_round_trip(raw):
+    vocab = MelodyVocabulary()
+    notes, step = [], 0
+    for gap, length, pitch in raw:
+        step += gap
+        notes.append(Note(step / 4, (step + length) / 4, pitch))
+        step += length
+    tokens = vocab.encode(notes, 4)
+    assert len(tokens) == step
+    assert vocab.decode(tokens, 4) == notes
+
+
+def test_transpose_keeps_input():
+    notes = [Note(0.0, 1.0, 60)]
+    assert transpose(notes, -3) == [Note(0.0, 1.0, 57)] and notes == [Note(0.0, 1.0, 60)]
+
+
+def test_roll_of_nothing():
+    assert to_pianoroll([], 4).shape == (0, 88)
+    assert from_pianoroll(np.zeros((4, 88), bool)) == []
