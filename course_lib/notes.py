@@ -6,6 +6,7 @@ Notebook: 01_midi_bytes
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -133,6 +134,36 @@ def transpose(notes: Sequence[Note], semitones: int) -> list[Note]:
     Notebook: 02_representations
     """
     return [n.transposed(semitones) for n in notes]
+
+
+def quantise(notes: Sequence[Note], steps_per_beat: int) -> list[Note]:
+    """Snap onsets and releases to the nearest step (half a step rounds up); every note keeps at least one step.
+
+    Notebook: 02_representations
+    """
+    def snap(beat: float) -> float:
+        return math.floor(beat * steps_per_beat + 0.5) / steps_per_beat
+
+    out = []
+    for note in notes:
+        start = snap(note.start)
+        out.append(replace(note, start=start, end=max(snap(note.end), start + 1 / steps_per_beat)))
+    return out
+
+
+def monophonic(notes: Sequence[Note]) -> list[Note]:
+    """One note at a time: of notes starting together keep the highest; a note is cut where the next begins.
+
+    Notebook: 02_representations
+    """
+    line: list[Note] = []
+    for note in sorted(notes, key=lambda n: (n.start, -n.pitch)):
+        if line and note.start == line[-1].start:
+            continue  # a lower note of a chord
+        if line and note.start < line[-1].end:
+            line[-1] = replace(line[-1], end=note.start)
+        line.append(note)
+    return line
 
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")

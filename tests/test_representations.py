@@ -114,3 +114,19 @@ def test_transpose_keeps_input():
 def test_roll_of_nothing():
     assert to_pianoroll([], 4).shape == (0, 88)
     assert from_pianoroll(np.zeros((4, 88), bool)) == []
+
+
+def test_quantise_rounds_half_up_and_keeps_one_step():
+    from course_lib.notes import quantise
+
+    notes = [Note(0.125, 0.3, 60), Note(0.5, 0.55, 62), Note(1.0 / 3, 2.0 / 3, 64)]
+    # 0.125 is half a step: up to 0.25; 0.3 rounds to 0.25 too, so the note is stretched to one step
+    assert [(n.start, n.end) for n in quantise(notes, 4)] == [(0.25, 0.5), (0.5, 0.75), (0.25, 0.75)]
+    assert notes[0] == Note(0.125, 0.3, 60)
+
+
+def test_monophonic_keeps_the_top_of_chords_and_cuts_overlaps():
+    from course_lib.notes import monophonic
+
+    notes = [Note(0.0, 1.0, 60), Note(0.0, 1.0, 67), Note(0.75, 2.0, 65), Note(2.0, 3.0, 64)]
+    assert monophonic(notes) == [Note(0.0, 0.75, 67), Note(0.75, 2.0, 65), Note(2.0, 3.0, 64)]
