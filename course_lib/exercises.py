@@ -58,7 +58,7 @@ def strip_solutions(source: str, markdown: bool = False) -> tuple[str, bool]:
             out.append(line)
     if skipping:
         raise ValueError(f"unclosed block: expected {skipping!r}")
-    return "\n".join(out), had_solution
+    return "\n".join(out).lstrip("\n"), had_solution
 
 
 def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -141,6 +141,7 @@ def quantise(notes: Sequence[Note], steps_per_beat: int) -> list[Note]:
 
     Notebook: 02_representations
     """
+
     def snap(beat: float) -> float:
         return math.floor(beat * steps_per_beat + 0.5) / steps_per_beat
 
