@@ -15,8 +15,8 @@ Notebook: 03_rnn_equations
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -75,7 +75,12 @@ def rnn_backward(d_outputs: np.ndarray, cache: RNNCache) -> dict[str, np.ndarray
     Notebook: 03_rnn_equations
     """
     x, hs, W, U = cache.x, cache.hs, cache.W, cache.U
-    grads = {"x": np.zeros_like(x), "W": np.zeros_like(W), "U": np.zeros_like(U), "b": np.zeros(W.shape[1], dtype=W.dtype)}
+    grads = {
+        "x": np.zeros_like(x),
+        "W": np.zeros_like(W),
+        "U": np.zeros_like(U),
+        "b": np.zeros(W.shape[1], dtype=W.dtype),
+    }
     dh_next = np.zeros_like(hs[:, 0])
     for t in reversed(range(x.shape[1])):
         dh = d_outputs[:, t] + dh_next  # from the output at t and from step t + 1
@@ -157,7 +162,12 @@ def lstm_backward(d_outputs, cache: LSTMCache, dh_last=None, dc_last=None) -> di
     Notebook: 04_lstm_equations
     """
     x, hs, cs, gates, W, U = cache.x, cache.hs, cache.cs, cache.gates, cache.W, cache.U
-    grads = {"x": np.zeros_like(x), "W": np.zeros_like(W), "U": np.zeros_like(U), "b": np.zeros(W.shape[1], dtype=W.dtype)}
+    grads = {
+        "x": np.zeros_like(x),
+        "W": np.zeros_like(W),
+        "U": np.zeros_like(U),
+        "b": np.zeros(W.shape[1], dtype=W.dtype),
+    }
     dh_next = np.zeros_like(hs[:, 0]) if dh_last is None else dh_last.copy()
     dc_next = np.zeros_like(cs[:, 0]) if dc_last is None else dc_last.copy()
     for t in reversed(range(x.shape[1])):
@@ -188,7 +198,9 @@ def lstm_backward(d_outputs, cache: LSTMCache, dh_last=None, dc_last=None) -> di
 
 
 def numerical_gradient(loss: Callable[[], float], param: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences ``(L(p + eps) - L(p - eps)) / 2 eps`` for every entry of ``param`` (changed in place, then restored).
+    """Central differences ``(L(p + eps) - L(p - eps)) / 2 eps`` for every entry of ``param``.
+
+    ``param`` is changed in place while ``loss()`` is evaluated, then restored.
 
     Use float64: in float32 the rounding error swamps the difference.
 

@@ -142,3 +142,44 @@ def test_compare_arrays_reports_first_difference():
     got[1, 2] = True
     with pytest.raises(ExerciseError, match=r"index \(1, 2\)"):
         checks.compare_arrays(got, expected, "roll")
+
+
+def test_rnn_and_lstm_checks_accept_correct_and_name_planted_bugs(capsys):
+    import numpy as np
+
+    from course_lib import checks_rnn
+    from course_lib import rnn_numpy as rn
+
+    checks_rnn.check_rnn_step(lambda x, h, W, U, b: np.tanh(x @ W + h @ U + b))
+    checks_rnn.check_lstm_step(lambda *args: rn.lstm_step(*args)[:2])
+    checks_rnn.check_lstm_sequence(lambda x, W, U, b: (lambda o, s, _: (o, *s))(*rn.lstm_forward(x, W, U, b)))
+    checks_rnn.check_forget_product(lambda f: np.append(np.cumprod(f[:0:-1])[::-1], 1.0))
+    assert capsys.readouterr().out.count("correct") == 4
+
+    with pytest.raises(ExerciseError, match="bias"):
+        checks_rnn.check_rnn_step(lambda x, h, W, U, b: np.tanh(x @ W + h @ U))
+    with pytest.raises(ExerciseError, match="transposed"):
+        checks_rnn.check_rnn_step(lambda x, h, W, U, b: np.tanh(x @ W + h @ U.T + b))
+
+    def swapped(x, h, c, W, U, b):
+        n = h.shape[1]
+        order = np.r_[n : 2 * n, 0:n, 2 * n : 4 * n]
+        return rn.lstm_step(x, h, c, W[:, order], U[:, order], b[order])[:2]
+
+    with pytest.raises(ExerciseError, match="input and forget gates are swapped"):
+        checks_rnn.check_lstm_step(swapped)
+
+    def backward_without_tanh(dh, x_t, h_prev, h, W, U):
+        return dh @ W.T, dh @ U.T, x_t.T @ dh, h_prev.T @ dh, dh.sum(axis=0)
+
+    with pytest.raises(ExerciseError, match="tanh"):
+        checks_rnn.check_rnn_step_backward(backward_without_tanh)
+
+    def summed_loss(logits, targets):
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return -np.log(p[np.arange(len(targets)), targets]).sum(), p
+
+    with pytest.raises(ExerciseError, match="Average"):
+        checks_rnn.check_softmax_cross_entropy(summed_loss)
+    with pytest.raises(ExerciseError, match="from the start"):
+        checks_rnn.check_forget_product(np.cumprod)
