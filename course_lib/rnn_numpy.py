@@ -39,6 +39,46 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- plain RNN
 
 
+def rnn_step(x_t: np.ndarray, h_prev: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One step of the plain RNN: ``tanh(x_t W + h_prev U + b)``.
+
+    Notebook: 03_rnn_equations
+    """
+    return np.tanh(x_t @ W + h_prev @ U + b)
+
+
+def rnn_step_backward(dh, x_t, h_prev, h, W, U):
+    """Gradients of one RNN step given dLoss/dh (both paths added): ``(dx, dh_prev, dW, dU, db)``.
+
+    Notebook: 03_rnn_equations
+    """
+    da = dh * (1.0 - h**2)  # through tanh
+    return da @ W.T, da @ U.T, x_t.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of integer ``targets`` under ``softmax(logits)``, and its gradient.
+
+    Each row's maximum is subtracted before ``exp``, so large logits do not overflow.
+
+    Notebook: 03_rnn_equations
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    rows = np.arange(len(targets))
+    grad = p.copy()
+    grad[rows, targets] -= 1
+    return float(-np.log(p[rows, targets]).mean()), grad / len(targets)
+
+
+def forget_product(f: np.ndarray) -> np.ndarray:
+    """``g[t] = f[t+1] * ... * f[T-1]`` (``g[T-1] = 1``): the cell path's gain from step t to the last.
+
+    Notebook: 04_lstm_equations
+    """
+    return np.append(np.cumprod(f[:0:-1])[::-1], 1.0)
+
+
 @dataclass
 class RNNCache:
     """What the backward pass needs from the forward pass."""
@@ -62,7 +102,7 @@ def rnn_forward(x: np.ndarray, W: np.ndarray, U: np.ndarray, b: np.ndarray, h0: 
     if h0 is not None:
         hs[:, 0] = h0
     for t in range(steps):
-        hs[:, t + 1] = np.tanh(x[:, t] @ W + hs[:, t] @ U + b)
+        hs[:, t + 1] = rnn_step(x[:, t], hs[:, t], W, U, b)
     return hs[:, 1:], RNNCache(x, hs, W, U)
 
 
@@ -84,12 +124,10 @@ def rnn_backward(d_outputs: np.ndarray, cache: RNNCache) -> dict[str, np.ndarray
     dh_next = np.zeros_like(hs[:, 0])
     for t in reversed(range(x.shape[1])):
         dh = d_outputs[:, t] + dh_next  # from the output at t and from step t + 1
-        da = dh * (1.0 - hs[:, t + 1] ** 2)  # through tanh
-        grads["W"] += x[:, t].T @ da
-        grads["U"] += hs[:, t].T @ da
-        grads["b"] += da.sum(axis=0)
-        grads["x"][:, t] = da @ W.T
-        dh_next = da @ U.T
+        grads["x"][:, t], dh_next, dW, dU, db = rnn_step_backward(dh, x[:, t], hs[:, t], hs[:, t + 1], W, U)
+        grads["W"] += dW
+        grads["U"] += dU
+        grads["b"] += db
     grads["h0"] = dh_next
     return grads
 

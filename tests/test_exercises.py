@@ -150,11 +150,13 @@ def test_rnn_and_lstm_checks_accept_correct_and_name_planted_bugs(capsys):
     from course_lib import checks_rnn
     from course_lib import rnn_numpy as rn
 
-    checks_rnn.check_rnn_step(lambda x, h, W, U, b: np.tanh(x @ W + h @ U + b))
+    checks_rnn.check_rnn_step(rn.rnn_step)
+    checks_rnn.check_rnn_step_backward(rn.rnn_step_backward)
+    checks_rnn.check_softmax_cross_entropy(rn.softmax_cross_entropy)
     checks_rnn.check_lstm_step(lambda *args: rn.lstm_step(*args)[:2])
     checks_rnn.check_lstm_sequence(lambda x, W, U, b: (lambda o, s, _: (o, *s))(*rn.lstm_forward(x, W, U, b)))
-    checks_rnn.check_forget_product(lambda f: np.append(np.cumprod(f[:0:-1])[::-1], 1.0))
-    assert capsys.readouterr().out.count("correct") == 4
+    checks_rnn.check_forget_product(rn.forget_product)
+    assert capsys.readouterr().out.count("correct") == 6
 
     with pytest.raises(ExerciseError, match="bias"):
         checks_rnn.check_rnn_step(lambda x, h, W, U, b: np.tanh(x @ W + h @ U))
