@@ -65,8 +65,11 @@ class Splits(NamedTuple):
 # ---------------------------------------------------------------- building (run once)
 
 
-def _transposition_to_c(tonic_pitch_class: int, mode: str) -> int:
-    """Semitones (-6..+5) that move a key to C major (major) or A minor (minor)."""
+def transposition_to_c(tonic_pitch_class: int, mode: str) -> int:
+    """Semitones (-6..+5) that move a key to C major (major) or A minor (minor).
+
+    Notebook: 02_representations
+    """
     target = 0 if mode == "major" else 9
     return (target - tonic_pitch_class + 6) % 12 - 6
 
@@ -83,7 +86,7 @@ def _parse_chorale(name: str) -> dict | None:
         parts = dict(zip(VOICES, score.parts, strict=True))  # four unnamed parts, in score order
     key = score.analyze("key")
     mode = "minor" if key.mode == "minor" else "major"
-    shift = _transposition_to_c(key.tonic.pitchClass, mode)
+    shift = transposition_to_c(key.tonic.pitchClass, mode)
     signatures = list(score.parts[0].recurse().getElementsByClass(meter.TimeSignature))
     signature = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
     measures = list(parts["Soprano"].getElementsByClass(stream.Measure))

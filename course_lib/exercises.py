@@ -66,8 +66,7 @@ def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Notebook: 00_setup_check
     """
-    notebook = nbformat.from_dict(solution)
-    notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(notebook.metadata), cells=[])
+    notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(solution.metadata), cells=[])
     for cell in solution.cells:
         if cell.cell_type == "code":
             source, had_solution = strip_solutions(cell.source)

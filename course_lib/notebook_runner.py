@@ -31,6 +31,7 @@ def lighten(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not is_heavy(o)]
+        cell.metadata.pop("execution", None)  # per-run timestamps: churn, not content
     notebook.metadata.pop("widgets", None)
     return notebook
 

@@ -85,9 +85,9 @@ def test_library_versions_pass_their_own_checks(capsys):
     checks.check_notes_to_roll(pianoroll.to_pianoroll)
     vocabulary = MelodyVocabulary(55, 79)
     checks.check_encode_melody(vocabulary.encode, vocabulary)
-    from course_lib.datasets import _transposition_to_c
+    from course_lib.datasets import transposition_to_c
 
-    checks.check_semitones_to_c(_transposition_to_c)
+    checks.check_semitones_to_c(transposition_to_c)
     assert capsys.readouterr().out.count("cases pass") == 6
 
 
