@@ -1,7 +1,9 @@
 """Hearing notes: a small additive synthesiser in NumPy, WAV bytes and inline players.
 
 No system libraries and no network: a few decaying harmonics per note with a short attack
-and a smooth release (so note edges do not click), scaled by velocity.
+and a smooth release (so note edges do not click), scaled by velocity. When a SoundFont
+renderer is installed (:mod:`course_lib.soundfont`), ``renderer="auto"`` uses it instead, for
+a sampled piano or organ; without one it falls back to the NumPy synthesiser silently.
 
 Notebook: 00_setup_check
 """
@@ -11,15 +13,20 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
+from course_lib.soundfont import render_soundfont, soundfont_available
+
+RENDERERS = ("auto", "numpy", "soundfont")
 
 SAMPLE_RATE = 22_050
 ATTACK_SECONDS = 0.005
 RELEASE_SECONDS = 0.04
+END_FADE_SECONDS = 0.02
 # Relative amplitudes of harmonics 1..4 per voice: soprano brightest, bass roundest,
 # so that the voices of a chorale stay apart to the ear.
 VOICE_TIMBRES = (
@@ -45,6 +52,8 @@ def synthesize(
     steps_per_beat: int = 4,
     lowest: int = PIANO_LOWEST,
     tail_seconds: float = 0.3,
+    renderer: str = "auto",
+    instrument: str | int = "piano",
 ) -> np.ndarray:
     """Render music as a mono float32 waveform in ``[-1, 1]``.
 
@@ -53,8 +62,14 @@ def synthesize(
     :class:`TempoMap` or beats per minute; by default the piece's own, else 120. Silence gives
     zeros (never a division by zero); the loudest peak is scaled to 0.8.
 
+    ``renderer`` is ``"numpy"`` (the additive synthesiser), ``"soundfont"`` (needs
+    :func:`~course_lib.soundfont.soundfont_available`; ``instrument`` picks the sound) or
+    ``"auto"``: the SoundFont when it is there, else NumPy.
+
     Notebook: 00_setup_check
     """
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer must be one of {RENDERERS}, not {renderer!r}")
     if isinstance(music, np.ndarray):
         notes = from_pianoroll(music, steps_per_beat, lowest)
     elif isinstance(music, Piece):
@@ -68,9 +83,15 @@ def synthesize(
         tempo = TempoMap.constant(float(tempo))
     spans = [(tempo.seconds(n.start), tempo.seconds(n.end), n) for n in notes]
     total = max((end for _, end, _ in spans), default=0.0) + tail_seconds
-    out = np.zeros(int(np.ceil(total * sample_rate)) + 1, dtype=np.float64)
-    for start, end, note in spans:
-        _add_note(out, start, end, note, sample_rate)
+    if renderer == "soundfont" or (renderer == "auto" and spans and soundfont_available()):
+        out = render_soundfont(spans, total, sample_rate, instrument)
+    else:
+        out = np.zeros(int(np.ceil(total * sample_rate)) + 1, dtype=np.float64)
+        for start, end, note in spans:
+            _add_note(out, start, end, note, sample_rate)
+    fade = min(int(END_FADE_SECONDS * sample_rate), len(out))
+    if fade:  # whatever still sounds at the very end fades out instead of stopping with a click
+        out[len(out) - fade :] *= np.linspace(1.0, 0.0, fade)
     peak = np.max(np.abs(out)) if out.size else 0.0
     if peak > 0:
         out *= 0.8 / peak
@@ -79,8 +100,7 @@ def synthesize(
 
 def _add_note(out: np.ndarray, start: float, end: float, note: Note, sample_rate: int) -> None:
     """Mix one note into ``out`` in place."""
-    frequency = midi_to_hz(note.pitch)
-    if frequency >= sample_rate / 2 or end <= start:
+    if midi_to_hz(note.pitch) >= sample_rate / 2 or end <= start:
         return  # above the Nyquist frequency: it would alias, so it is left out
     first = int(round(start * sample_rate))
     held = max(int(round((end - start) * sample_rate)), 1)
@@ -88,22 +108,40 @@ def _add_note(out: np.ndarray, start: float, end: float, note: Note, sample_rate
     length = min(held + release, len(out) - first)
     if length <= 0:
         return
+    gain = (max(min(note.velocity, 127), 1) / 127) ** 1.5
+    out[first : first + length] += gain * _note_waveform(note.pitch, note.voice, held, length, sample_rate)
+
+
+@lru_cache(maxsize=512)
+def _note_waveform(pitch: int, voice: int, held: int, length: int, sample_rate: int) -> np.ndarray:
+    """One note at full velocity: decaying harmonics under an attack and a release envelope.
+
+    Notes repeat (same pitch, length and voice), so waveforms are cached. Harmonic ``k`` is
+    ``sin(k x)`` with decay ``exp(-(1.5 + 1.2 k) t)``; both come from the fundamental by the
+    recurrences ``sin((k+1)x) = 2 cos(x) sin(kx) - sin((k-1)x)`` and ``d_(k+1) = d_k exp(-1.2 t)``,
+    which cost a multiply-add each instead of a new ``sin`` and ``exp``.
+    """
+    frequency = midi_to_hz(pitch)
     t = np.arange(length) / sample_rate
-    timbre = VOICE_TIMBRES[note.voice % len(VOICE_TIMBRES)]
+    phase = 2 * np.pi * frequency * t
+    two_cos = 2 * np.cos(phase)
+    sin_previous, sin_k = np.zeros(length), np.sin(phase)
+    decay, decay_step = np.exp(-2.7 * t), np.exp(-1.2 * t)
     signal = np.zeros(length)
-    for harmonic, weight in enumerate(timbre, start=1):
-        if frequency * harmonic < sample_rate / 2:
-            decay = np.exp(-t * (1.5 + 1.2 * harmonic))
-            signal += weight * decay * np.sin(2 * np.pi * frequency * harmonic * t)
-    envelope = np.ones(length)
+    for harmonic, weight in enumerate(VOICE_TIMBRES[voice % len(VOICE_TIMBRES)], start=1):
+        if frequency * harmonic >= sample_rate / 2:
+            break
+        signal += weight * decay * sin_k
+        sin_previous, sin_k = sin_k, two_cos * sin_k - sin_previous
+        decay = decay * decay_step
     attack = min(int(ATTACK_SECONDS * sample_rate), length)
-    envelope[:attack] = np.linspace(0.0, 1.0, attack, endpoint=False)
+    signal[:attack] *= np.linspace(0.0, 1.0, attack, endpoint=False)
     fade_start = min(held, length)
     fade = length - fade_start
     if fade > 0:  # raised-cosine release from the note's end to zero
-        envelope[fade_start:] *= 0.5 * (1 + np.cos(np.linspace(0, np.pi, fade)))
-    gain = (max(min(note.velocity, 127), 1) / 127) ** 1.5
-    out[first : first + length] += gain * envelope * signal
+        signal[fade_start:] *= 0.5 * (1 + np.cos(np.linspace(0, np.pi, fade)))
+    signal.flags.writeable = False  # shared by the cache
+    return signal
 
 
 def wav_bytes(waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
