@@ -47,7 +47,7 @@ def as_piece(
     return piece
 
 
-def roll_picture(piece: Piece, title: str | None = None, size: tuple[float, float] = (9.0, 3.0), dpi: int = 80):
+def roll_picture(piece: Piece, title: str | None = None, size: tuple[float, float] = (9.0, 2.8), dpi: int = 100):
     """PNG bytes of the piece's piano roll, and where its time axis lies: ``(png, x0, x1, end_beat)``.
 
     ``x0`` and ``x1`` are the left and right ends of the axes as fractions of the image width,
