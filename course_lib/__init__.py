@@ -1,7 +1,9 @@
 """course_lib: the helper library of the course "Making music with neural networks".
 
-Modules, in the order the notebooks meet them: ``notes`` (the note type), ``midi``,
-``audio``, ``plot``, ``pianoroll``, ``tokens``, ``datasets``, ``exercises`` and ``checks``.
+Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audio`` (with the
+optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
+``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``exercises`` and the
+``checks`` / ``checks_rnn`` hints for the exercises.
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported).
