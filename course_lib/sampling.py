@@ -1,0 +1,194 @@
+"""Generating music step by step from the course's LSTMs, carrying the recurrent state.
+
+A trained model reads a whole sequence at once. To *generate*, we need one step at a time:
+feed the last token (or frame), update the LSTM's state ``(h, c)``, turn the output into a
+distribution, draw from it, repeat. Re-feeding the whole history at every step would redo all
+earlier steps each time (quadratic); carrying the state makes each step cost the same.
+``bench/sampling.py`` measures the difference.
+
+The step functions are compiled with ``tf.function`` (the TensorFlow backend).
+
+Notebook: 05_lstm_melody (tokens), 06_lstm_chorales (frames, MADE)
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
+    """Probabilities from logits after temperature, top-k and top-p (nucleus) filtering.
+
+    ``temperature`` < 1 sharpens the distribution, > 1 flattens it. ``top_k`` keeps the k most
+    likely tokens; ``top_p`` keeps the smallest set of most likely tokens whose probabilities
+    add up to at least ``p``. The rest get probability 0 and the remainder is renormalised.
+
+    Notebook: 05_lstm_melody
+    """
+    if temperature <= 0:
+        raise ValueError("temperature must be positive (use a small value such as 0.01 for near-greedy sampling)")
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    probabilities = np.exp(scaled - scaled.max())
+    probabilities /= probabilities.sum()
+    keep = np.ones_like(probabilities, dtype=bool)
+    order = np.argsort(-probabilities, kind="stable")
+    if top_k is not None:
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        keep[order[top_k:]] = False
+    if top_p is not None:
+        if not 0 < top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        cumulative = np.cumsum(probabilities[order])
+        cut = int(np.searchsorted(cumulative, top_p - 1e-9)) + 1  # the smallest prefix reaching top_p (rounding aside)
+        keep[order[cut:]] = False
+    probabilities = np.where(keep, probabilities, 0.0)
+    return probabilities / probabilities.sum()
+
+
+def sample_token(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0, top_k=None, top_p=None) -> int:
+    """One token drawn from filtered logits.
+
+    Notebook: 05_lstm_melody
+    """
+    probabilities = filter_logits(logits, temperature, top_k, top_p)
+    return int(rng.choice(len(probabilities), p=probabilities))
+
+
+def sample_keys(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+    """Independent Bernoulli draws, one per key: ``sigmoid(logit / temperature)``.
+
+    Notebook: 06_lstm_chorales
+    """
+    probabilities = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64) / temperature))
+    return rng.random(probabilities.shape) < probabilities
+
+
+class Stepper:
+    """One compiled step of a trained model: ``(input, state) -> (logits, state)``.
+
+    Works for :func:`~course_lib.models.melody_lstm` (input: a token id) and
+    :func:`~course_lib.models.pianoroll_lstm` (input: a frame). The model's own layers are
+    reused, so the stepper always has the trained weights.
+
+    Notebook: 05_lstm_melody
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self.cell = model.get_layer("lstm").cell
+        self.units = self.cell.units
+        names = {layer.name for layer in model.layers}
+        self.kind = "melody" if "embedding" in names else "made" if "made" in names else "pianoroll"
+        self._step = tf.function(self._step_graph, reduce_retracing=True)
+
+    def initial_state(self) -> list[np.ndarray]:
+        """Zeros for ``h`` and ``c``, batch of one."""
+        return [np.zeros((1, self.units), "float32"), np.zeros((1, self.units), "float32")]
+
+    def _step_graph(self, inputs, h, c):
+        model = self.model
+        if self.kind == "melody":
+            x = model.get_layer("embedding")(inputs)
+        else:
+            x = inputs
+        output, (h, c) = self.cell(x, [h, c], training=False)
+        if self.kind == "melody":
+            return model.get_layer("logits")(output), h, c
+        if self.kind == "pianoroll":
+            return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
+        return tf.concat([output, inputs], axis=-1), h, c  # MADE: the context for the frame's keys
+
+    def step(self, value, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Feed one token id (melody) or one frame; returns the output (logits or context) and the new state."""
+        if self.kind == "melody":
+            inputs = np.array([int(value)], dtype="int32")
+        else:
+            inputs = np.asarray(value, dtype="float32").reshape(1, -1)
+        out, h, c = self._step(inputs, *state)
+        return out.numpy()[0], [h, c]
+
+
+def generate_tokens(
+    model: keras.Model,
+    primer: list[int],
+    steps: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+) -> list[int]:
+    """Continue ``primer`` (at least one token) by ``steps`` tokens, one compiled step each.
+
+    Notebook: 05_lstm_melody
+    """
+    if not primer:
+        raise ValueError("the primer needs at least one token")
+    rng = np.random.default_rng(seed)
+    stepper = Stepper(model)
+    state = stepper.initial_state()
+    for token in primer:  # read the primer: only the state matters
+        logits, state = stepper.step(token, state)
+    out = list(primer)
+    for _ in range(steps):
+        out.append(sample_token(logits, rng, temperature, top_k, top_p))
+        logits, state = stepper.step(out[-1], state)
+    return out
+
+
+def generate_frames(
+    model: keras.Model, primer: np.ndarray, steps: int, temperature: float = 1.0, seed: int = 0
+) -> np.ndarray:
+    """Continue a piano roll ``primer`` ``(time, keys)`` by ``steps`` frames.
+
+    For a piano-roll LSTM each key is drawn independently; for an LSTM-MADE the keys of a frame
+    are drawn one after the other, lowest first, each conditioned on those below it.
+
+    Notebook: 06_lstm_chorales
+    """
+    primer = np.asarray(primer, dtype=bool)
+    if primer.ndim != 2 or len(primer) == 0:
+        raise ValueError(f"the primer must be a (time, keys) roll with at least one frame, got shape {primer.shape}")
+    rng = np.random.default_rng(seed)
+    stepper = Stepper(model)
+    state = stepper.initial_state()
+    for frame in primer:
+        output, state = stepper.step(frame, state)
+    frames = [frame for frame in primer]
+    made = model.get_layer("made") if stepper.kind == "made" else None
+    for _ in range(steps):
+        if made is None:
+            frame = sample_keys(output, rng, temperature)
+        else:
+            frame = sample_made_frame(made, output, rng, temperature)
+        frames.append(frame)
+        output, state = stepper.step(frame, state)
+    return np.array(frames, dtype=bool)
+
+
+_made_key_loops: dict[int, tf.types.experimental.GenericFunction] = {}
+
+
+def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
+    """Draw one frame from a MADE output layer, key by key (lowest first), in one compiled loop.
+
+    Notebook: 06_lstm_chorales
+    """
+    loop = _made_key_loops.get(id(made))
+    if loop is None:
+
+        def key_loop(context, uniforms, temperature):
+            keys = made.keys
+            frame = tf.zeros((1, keys))
+            for key in tf.range(keys):  # autograph turns this into a compiled while loop
+                logit = made([frame, context])[0, key] / temperature
+                on = tf.cast(uniforms[key] < tf.sigmoid(logit), tf.float32)
+                frame = frame + on * tf.one_hot(key, keys)[None, :]
+            return frame[0]
+
+        loop = _made_key_loops[id(made)] = tf.function(key_loop, reduce_retracing=True)
+    uniforms = rng.random(made.keys).astype("float32")
+    frame = loop(context.reshape(1, -1).astype("float32"), uniforms, np.float32(temperature))
+    return frame.numpy() > 0.5

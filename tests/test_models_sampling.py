@@ -1,0 +1,109 @@
+"""The models' wiring (MADE masks, shapes) and step-by-step sampling against full-sequence runs."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.models import MadeOutput, lstm_made, made_masks, melody_lstm, pianoroll_lstm
+from course_lib.sampling import Stepper, filter_logits, generate_frames, generate_tokens, sample_made_frame
+
+
+def test_made_masks_are_autoregressive_over_keys():
+    to_hidden, to_output, direct = made_masks(keys=6, hidden=20, seed=1)
+    reach = (to_hidden @ to_output > 0) | (direct > 0)  # can key i (row) influence output d (column)?
+    assert not np.tril(reach).any()  # never itself or a key above it influencing a lower output
+    assert reach[0, 1:].all()  # the lowest key reaches every output above it
+
+
+@pytest.mark.parametrize("key", [0, 30, 60, 86])
+def test_made_output_ignores_its_own_key_and_those_above(key):
+    keras.utils.set_random_seed(3)
+    made = MadeOutput(keys=88, hidden=64)
+    rng = np.random.default_rng(key)
+    frame = (rng.random((4, 88)) < 0.3).astype("float32")
+    context = rng.normal(size=(4, 16)).astype("float32")
+    flipped = frame.copy()
+    flipped[:, key] = 1 - flipped[:, key]
+    before = np.asarray(made([frame, context]))
+    after = np.asarray(made([flipped, context]))
+    np.testing.assert_array_equal(before[:, : key + 1], after[:, : key + 1])  # keys <= k unchanged
+    assert np.abs(before[:, key + 1 :] - after[:, key + 1 :]).max() > 1e-4  # some key above k changes
+
+
+def test_lstm_made_reads_only_earlier_frames_for_its_context():
+    model = lstm_made(keys=88, units=8, hidden=16)
+    rng = np.random.default_rng(0)
+    previous = (rng.random((1, 5, 88)) < 0.1).astype("float32")
+    current = (rng.random((1, 5, 88)) < 0.1).astype("float32")
+    base = np.asarray(model([previous, current]))
+    later = previous.copy()
+    later[0, 3] = 1 - later[0, 3]  # change what the LSTM reads at step 3
+    changed = np.asarray(model([later, current]))
+    np.testing.assert_allclose(base[0, :3], changed[0, :3], atol=1e-6)  # steps before 3 do not see it
+    assert np.abs(base[0, 3:] - changed[0, 3:]).max() > 1e-4
+
+
+def test_filter_logits_temperature_top_k_top_p():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    np.testing.assert_allclose(filter_logits(logits), [0.5, 0.3, 0.15, 0.05])
+    np.testing.assert_allclose(filter_logits(logits, top_k=2), [0.625, 0.375, 0, 0])
+    np.testing.assert_allclose(filter_logits(logits, top_p=0.8), [0.625, 0.375, 0, 0])  # 0.5 + 0.3 reaches 0.8
+    np.testing.assert_allclose(filter_logits(logits, top_p=0.81), [0.5, 0.3, 0.15, 0] / np.float64(0.95))
+    cold = filter_logits(logits, temperature=0.1)
+    assert cold[0] > 0.99
+    hot = filter_logits(logits, temperature=100.0)
+    assert np.ptp(hot) < 0.01
+    with pytest.raises(ValueError, match="temperature"):
+        filter_logits(logits, temperature=0)
+
+
+def test_melody_stepper_matches_the_full_sequence_model():
+    keras.utils.set_random_seed(1)
+    model = melody_lstm(vocabulary_size=12, embedding=4, units=8)
+    tokens = np.array([[3, 1, 1, 5, 0, 7, 1]], dtype="int32")
+    full = np.asarray(model(tokens))[0]
+    stepper = Stepper(model)
+    state = stepper.initial_state()
+    for t, token in enumerate(tokens[0]):
+        logits, state = stepper.step(token, state)
+        np.testing.assert_allclose(logits, full[t], atol=1e-5)
+
+
+def test_pianoroll_stepper_matches_the_full_sequence_model():
+    keras.utils.set_random_seed(2)
+    model = pianoroll_lstm(keys=10, units=6)
+    frames = (np.random.default_rng(0).random((1, 6, 10)) < 0.3).astype("float32")
+    full = np.asarray(model(frames))[0]
+    stepper = Stepper(model)
+    state = stepper.initial_state()
+    for t in range(6):
+        logits, state = stepper.step(frames[0, t], state)
+        np.testing.assert_allclose(logits, full[t], atol=1e-5)
+
+
+def test_generation_keeps_the_primer_is_seeded_and_follows_the_temperature():
+    keras.utils.set_random_seed(4)
+    model = melody_lstm(vocabulary_size=6, embedding=3, units=4)
+    a = generate_tokens(model, [2, 1], 20, seed=5)
+    assert a[:2] == [2, 1] and len(a) == 22 and a == generate_tokens(model, [2, 1], 20, seed=5)
+    assert generate_tokens(model, [2, 1], 20, top_k=1) == generate_tokens(model, [2, 1], 20, top_k=1, seed=9)  # greedy
+    roll = generate_frames(pianoroll_lstm(keys=10, units=4), np.eye(10, dtype=bool)[:3], 5)
+    assert roll.shape == (8, 10) and roll.dtype == bool and (roll[:3] == np.eye(10, dtype=bool)[:3]).all()
+
+
+def test_made_frame_sampling_follows_the_conditionals():
+    """Sampling key by key gives each key its conditional probability given the keys below it."""
+    keras.utils.set_random_seed(5)
+    made = MadeOutput(keys=3, hidden=8)
+    context = np.zeros(4, "float32")
+    made([np.zeros((1, 3), "float32"), context[None]])  # build
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_made_frame(made, context, rng) for _ in range(2000)])
+    frame = np.zeros((1, 3), "float32")
+    p0 = 1 / (1 + np.exp(-np.asarray(made([frame, context[None]]))[0, 0]))
+    assert draws[:, 0].mean() == pytest.approx(p0, abs=0.04)
+    frame[0, 0] = 1.0
+    p1_given_on = 1 / (1 + np.exp(-np.asarray(made([frame, context[None]]))[0, 1]))
+    assert draws[draws[:, 0], 1].mean() == pytest.approx(p1_given_on, abs=0.06)
