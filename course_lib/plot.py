@@ -88,6 +88,15 @@ def plot_pianoroll(
     return ax
 
 
+def _panels(count: int, width: float, height: float, axes=None) -> np.ndarray:
+    """``count`` side-by-side axes of ``width`` x ``height`` inches each, or the given ones, flattened."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, count, figsize=(width * count, height), squeeze=False)
+    return np.asarray(axes).ravel()
+
+
 def plot_training_curves(history, metrics: Sequence[str] | None = None, title: str | None = None, axes=None):
     """Training and validation curves per epoch, one panel per metric.
 
@@ -96,15 +105,11 @@ def plot_training_curves(history, metrics: Sequence[str] | None = None, title: s
 
     Notebook: 05_lstm_melody
     """
-    import matplotlib.pyplot as plt
-
     curves = dict(getattr(history, "history", history))
     names = list(metrics) if metrics else [k for k in curves if not k.startswith("val_")]
     if not names:
         raise ValueError("the history holds no metrics to plot")
-    if axes is None:
-        _, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
-    axes = np.asarray(axes).ravel()
+    axes = _panels(len(names), 4.5, 3.2, axes)
     for ax, name in zip(axes, names, strict=True):
         epochs = np.arange(1, len(curves[name]) + 1)
         ax.plot(epochs, curves[name], "o-", markersize=3, label="training")
@@ -134,15 +139,11 @@ def plot_metric_comparison(
 
     Notebook: 08_evaluation
     """
-    import matplotlib.pyplot as plt
-
     models = list(values)
     metric_names = sorted({m for per_model in values.values() for m in per_model})
     if not metric_names:
         raise ValueError("no metric values to plot")
-    if axes is None:
-        _, axes = plt.subplots(1, len(metric_names), figsize=(3.2 * len(metric_names), 3.0), squeeze=False)
-    axes = np.asarray(axes).ravel()
+    axes = _panels(len(metric_names), 3.2, 3.0, axes)
     for ax, metric in zip(axes, metric_names, strict=True):
         heights = [values[m].get(metric, np.nan) for m in models]
         colours = [VOICE_COLOURS[i % len(VOICE_COLOURS)] for i in range(len(models))]
