@@ -39,7 +39,7 @@ def main() -> None:
     from course_lib.training import evaluate_frames, save_atomically, train_frame_model
 
     jsb = load_jsb()
-    builders = {"pianoroll_lstm": lambda: pianoroll_lstm(), "lstm_made": lambda: lstm_made()}
+    builders = {"pianoroll_lstm": lambda: pianoroll_lstm(input_dropout=0.2), "lstm_made": lambda: lstm_made()}
     results = {}
     for name, build in builders.items():
         if args.only and name != args.only:

@@ -35,6 +35,19 @@ def pad_pairs(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, 
     return previous, current, weights
 
 
+def shift_keys(roll: np.ndarray, semitones: int) -> np.ndarray:
+    """A ``(time, keys)`` roll moved up (positive) or down by ``semitones``; what leaves the range is dropped.
+
+    Notebook: 06_lstm_chorales
+    """
+    out = np.zeros_like(roll)
+    if semitones >= 0:
+        out[:, semitones:] = roll[:, : roll.shape[1] - semitones]
+    else:
+        out[:, :semitones] = roll[:, -semitones:]
+    return out
+
+
 def length_batches(sequences: Sequence[np.ndarray], batch_size: int, rng: np.random.Generator):
     """Batches of sequences of similar length (little padding), in random order.
 
@@ -98,6 +111,7 @@ def train_frame_model(
     learning_rate: float = 2e-3,
     patience: int = 10,
     lr_patience: int = 4,
+    transpose: int = 0,
     time_limit: float | None = None,
     seed: int = 0,
     on_epoch: Callable[[int, dict], None] | None = None,
@@ -105,7 +119,9 @@ def train_frame_model(
     """Fit on ``train`` with early stopping on the validation NLL; the best weights are restored.
 
     After ``lr_patience`` epochs without a better validation NLL the learning rate is halved;
-    after ``patience`` such epochs training stops.
+    after ``patience`` such epochs training stops. ``transpose`` > 0 moves every training
+    sequence by a random number of semitones in ``-transpose..transpose`` each epoch (data
+    augmentation; notes pushed off the keyboard are dropped).
 
     Returns the history (``loss`` per training frame, ``val_nll``, ``val_accuracy``, ``seconds``).
     ``time_limit`` (seconds) stops after the epoch that crosses it.
@@ -125,7 +141,8 @@ def train_frame_model(
     best, best_weights, waited, started = np.inf, model.get_weights(), 0, time.perf_counter()
     for epoch in range(epochs):
         total, frames = 0.0, 0.0
-        for previous, current, weights in length_batches(train, batch_size, rng):
+        shifted = [shift_keys(s, int(rng.integers(-transpose, transpose + 1))) for s in train] if transpose else train
+        for previous, current, weights in length_batches(shifted, batch_size, rng):
             loss = model.train_on_batch(model_inputs(model, previous, current), current, sample_weight=weights)
             total += float(loss) * weights.size  # Keras averages over all batch cells, padding included
             frames += weights.sum()

@@ -7,7 +7,7 @@ import pytest
 
 from course_lib.datasets import load_jsb
 from course_lib.metrics import frame_accuracy, frame_nll, frame_nll_from_logits
-from course_lib.training import length_batches, pad_pairs, save_atomically
+from course_lib.training import length_batches, pad_pairs, save_atomically, shift_keys
 
 
 def predicted_test_frames():
@@ -63,3 +63,13 @@ def test_save_atomically_leaves_no_temporary_files(tmp_path):
     path = save_atomically(model, tmp_path / "m" / "model.keras")
     assert [p.name for p in path.parent.iterdir()] == ["model.keras"]
     np.testing.assert_allclose(keras.models.load_model(path).get_weights()[0], model.get_weights()[0])
+
+
+def test_shift_keys_moves_notes_and_drops_what_leaves_the_keyboard():
+    roll = np.zeros((2, 6), dtype=bool)
+    roll[0, 1] = roll[1, 5] = True
+    up = shift_keys(roll, 2)
+    assert np.argwhere(up).tolist() == [[0, 3]]  # the top note fell off
+    down = shift_keys(roll, -1)
+    assert np.argwhere(down).tolist() == [[0, 0], [1, 4]]
+    assert (shift_keys(roll, 0) == roll).all() and shift_keys(roll, 0) is not roll
