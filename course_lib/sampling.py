@@ -6,7 +6,10 @@ distribution, draw from it, repeat. Re-feeding the whole history at every step w
 earlier steps each time (quadratic); carrying the state makes each step cost the same.
 ``bench/sampling.py`` measures the difference.
 
-The step functions are compiled with ``tf.function`` (the TensorFlow backend).
+The step functions are compiled with ``tf.function`` (the TensorFlow backend). Calling a
+compiled function from Python costs about a millisecond, so the generators compile the whole
+loop of steps, sampling included, into one call; ``Stepper.step`` and the NumPy samplers here
+are the same algorithm one step at a time, for reading and for the exercises.
 
 Notebook: 05_lstm_melody (tokens), 06_lstm_chorales (frames, MADE)
 """
@@ -83,6 +86,7 @@ class Stepper:
         names = {layer.name for layer in model.layers}
         self.kind = "melody" if "embedding" in names else "made" if "made" in names else "pianoroll"
         self._step = tf.function(self._step_graph, reduce_retracing=True)
+        self._generate = None
 
     def initial_state(self) -> list[np.ndarray]:
         """Zeros for ``h`` and ``c``, batch of one."""
@@ -100,6 +104,46 @@ class Stepper:
         if self.kind == "pianoroll":
             return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
         return tf.concat([output, inputs], axis=-1), h, c  # MADE: the context for the frame's keys
+
+    def _sample_graph(self, output, step, temperature, top_k, top_p, seed):
+        """Draw the next token (melody) or frame from a step's output, inside the compiled loop."""
+        if self.kind == "melody":
+            logits = filter_logits_tf(output, temperature, top_k, top_p)
+            return tf.cast(tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, step]))[:, 0], tf.int32)
+        if self.kind == "pianoroll":
+            uniforms = tf.random.stateless_uniform(tf.shape(output), seed=tf.stack([seed, step]))
+            return tf.cast(uniforms < tf.sigmoid(output / temperature), tf.float32)
+        made = self.model.get_layer("made")
+        uniforms = tf.random.stateless_uniform((made.keys,), seed=tf.stack([seed, step]))
+        return made_key_loop(made, output, uniforms, temperature)[None, :]
+
+    def _generate_graph(self, output, h, c, steps, temperature, top_k, top_p, seed):
+        dtype = tf.int32 if self.kind == "melody" else tf.float32
+        drawn = tf.TensorArray(dtype, size=steps)
+        for step in tf.range(steps):
+            value = self._sample_graph(output, step, temperature, top_k, top_p, seed)
+            drawn = drawn.write(step, value[0])
+            output, h, c = self._step_graph(value, h, c)
+        return drawn.stack()
+
+    def generate(self, output, state, steps: int, temperature: float = 1.0, top_k=None, top_p=None, seed: int = 0):
+        """``steps`` new tokens or frames after a step that gave ``output`` and ``state``, in one compiled call."""
+        if temperature <= 0:
+            raise ValueError("temperature must be positive")
+        if self._generate is None:
+            self._generate = tf.function(self._generate_graph, reduce_retracing=True)
+        output = np.asarray(output, dtype="float32")[None, :]
+        vocabulary = output.shape[-1]
+        drawn = self._generate(
+            output,
+            *state,
+            tf.constant(steps, tf.int32),
+            tf.constant(temperature, tf.float32),
+            tf.constant(vocabulary if top_k is None else min(top_k, vocabulary), tf.int32),
+            tf.constant(2.0 if top_p is None else top_p, tf.float32),
+            tf.constant(seed, tf.int32),
+        )
+        return drawn.numpy()
 
     def step(self, value, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Feed one token id (melody) or one frame; returns the output (logits or context) and the new state."""
@@ -126,16 +170,11 @@ def generate_tokens(
     """
     if not primer:
         raise ValueError("the primer needs at least one token")
-    rng = np.random.default_rng(seed)
     stepper = Stepper(model)
     state = stepper.initial_state()
     for token in primer:  # read the primer: only the state matters
         logits, state = stepper.step(token, state)
-    out = list(primer)
-    for _ in range(steps):
-        out.append(sample_token(logits, rng, temperature, top_k, top_p))
-        logits, state = stepper.step(out[-1], state)
-    return out
+    return list(primer) + stepper.generate(logits, state, steps, temperature, top_k, top_p, seed).tolist()
 
 
 def generate_frames(
@@ -151,44 +190,60 @@ def generate_frames(
     primer = np.asarray(primer, dtype=bool)
     if primer.ndim != 2 or len(primer) == 0:
         raise ValueError(f"the primer must be a (time, keys) roll with at least one frame, got shape {primer.shape}")
-    rng = np.random.default_rng(seed)
     stepper = Stepper(model)
     state = stepper.initial_state()
     for frame in primer:
         output, state = stepper.step(frame, state)
-    frames = [frame for frame in primer]
-    made = model.get_layer("made") if stepper.kind == "made" else None
-    for _ in range(steps):
-        if made is None:
-            frame = sample_keys(output, rng, temperature)
-        else:
-            frame = sample_made_frame(made, output, rng, temperature)
-        frames.append(frame)
-        output, state = stepper.step(frame, state)
-    return np.array(frames, dtype=bool)
+    new = stepper.generate(output, state, steps, temperature, seed=seed) > 0.5
+    return np.concatenate([primer, new.reshape(steps, primer.shape[1])])
 
 
-_made_key_loops: dict[int, tf.types.experimental.GenericFunction] = {}
+def filter_logits_tf(logits, temperature, top_k, top_p):
+    """:func:`filter_logits` in TensorFlow ops, for the compiled loop: filtered logits, ``-inf`` where removed.
+
+    ``top_k`` equal to the vocabulary size and ``top_p`` above 1 switch those filters off.
+
+    Notebook: 05_lstm_melody
+    """
+    logits = logits / temperature
+    kth_largest = tf.math.top_k(logits, k=top_k).values[:, -1:]
+    logits = tf.where(logits < kth_largest, -np.inf, logits)
+    ordered = tf.sort(logits, direction="DESCENDING")
+    mass_before = tf.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)
+    kept = tf.reduce_sum(tf.cast(mass_before < top_p - 1e-9, tf.int32), axis=-1)  # the smallest prefix reaching p
+    threshold = tf.gather(ordered, tf.maximum(kept, 1) - 1, axis=-1, batch_dims=1)[:, None]
+    return tf.where(logits < threshold, -np.inf, logits)
+
+
+def made_key_loop(made, context, uniforms, temperature):
+    """Fill one frame key by key, lowest first: key ``k`` is on when ``uniforms[k] < p(k | keys below, context)``.
+
+    Runs inside a compiled function (``tf.range`` becomes a while loop).
+
+    Notebook: 06_lstm_chorales
+    """
+    keys = made.keys
+    frame = tf.zeros((1, keys))
+    for key in tf.range(keys):
+        logit = made([frame, context])[0, key] / temperature
+        on = tf.cast(uniforms[key] < tf.sigmoid(logit), tf.float32)
+        frame = frame + on * tf.one_hot(key, keys)[None, :]
+    return frame[0]
+
+
+_made_key_loops: dict[int, object] = {}
 
 
 def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-    """Draw one frame from a MADE output layer, key by key (lowest first), in one compiled loop.
+    """Draw one frame from a MADE output layer, key by key (lowest first), in one compiled call.
 
     Notebook: 06_lstm_chorales
     """
     loop = _made_key_loops.get(id(made))
     if loop is None:
-
-        def key_loop(context, uniforms, temperature):
-            keys = made.keys
-            frame = tf.zeros((1, keys))
-            for key in tf.range(keys):  # autograph turns this into a compiled while loop
-                logit = made([frame, context])[0, key] / temperature
-                on = tf.cast(uniforms[key] < tf.sigmoid(logit), tf.float32)
-                frame = frame + on * tf.one_hot(key, keys)[None, :]
-            return frame[0]
-
-        loop = _made_key_loops[id(made)] = tf.function(key_loop, reduce_retracing=True)
+        loop = _made_key_loops[id(made)] = tf.function(
+            lambda context, uniforms, temperature: made_key_loop(made, context, uniforms, temperature)
+        )
     uniforms = rng.random(made.keys).astype("float32")
     frame = loop(context.reshape(1, -1).astype("float32"), uniforms, np.float32(temperature))
     return frame.numpy() > 0.5

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from course_lib.models import MadeOutput, lstm_made, made_masks, melody_lstm, pianoroll_lstm
-from course_lib.sampling import Stepper, filter_logits, generate_frames, generate_tokens, sample_made_frame
+from course_lib.sampling import (
+    Stepper,
+    filter_logits,
+    filter_logits_tf,
+    generate_frames,
+    generate_tokens,
+    sample_made_frame,
+)
 
 
 def test_made_masks_are_autoregressive_over_keys():
@@ -107,3 +114,33 @@ def test_made_frame_sampling_follows_the_conditionals():
     frame[0, 0] = 1.0
     p1_given_on = 1 / (1 + np.exp(-np.asarray(made([frame, context[None]]))[0, 1]))
     assert draws[draws[:, 0], 1].mean() == pytest.approx(p1_given_on, abs=0.06)
+
+
+@pytest.mark.parametrize(
+    ("temperature", "top_k", "top_p"), [(1.0, None, None), (0.7, 5, None), (1.3, None, 0.6), (1.0, 3, 0.9)]
+)
+def test_compiled_filter_gives_the_numpy_probabilities(temperature, top_k, top_p):
+    logits = np.random.default_rng(7).normal(size=(1, 12)) * 2
+    filtered = np.asarray(
+        filter_logits_tf(
+            logits.astype("float32"), temperature, 12 if top_k is None else top_k, 2.0 if top_p is None else top_p
+        )
+    )
+    probabilities = np.exp(filtered - filtered.max())
+    np.testing.assert_allclose(
+        probabilities / probabilities.sum(), filter_logits(logits[0], temperature, top_k, top_p)[None], atol=1e-5
+    )
+
+
+def test_compiled_generation_is_greedy_at_top_k_1_and_made_frames_come_out_whole():
+    keras.utils.set_random_seed(6)
+    model = melody_lstm(vocabulary_size=7, embedding=3, units=5)
+    greedy = generate_tokens(model, [3], 15, top_k=1)
+    stepper, state, expected = Stepper(model), None, [3]
+    state = stepper.initial_state()
+    for _ in range(15):  # the same path, one step at a time with argmax
+        logits, state = stepper.step(expected[-1], state)
+        expected.append(int(np.argmax(logits)))
+    assert greedy == expected
+    roll = generate_frames(lstm_made(keys=12, units=4, hidden=8), np.eye(12, dtype=bool)[:2], 4, seed=1)
+    assert roll.shape == (6, 12) and roll.dtype == bool
