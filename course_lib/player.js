@@ -81,7 +81,8 @@ function render({ model, el }) {
     title.style.display = model.get("title") ? "" : "none";
   }
   function showSave() {
-    save.style.display = model.get("midi").byteLength ? "" : "none";
+    const midi = model.get("midi");
+    save.style.display = midi && midi.byteLength ? "" : "none";
   }
 
   audio.addEventListener("play", () => {

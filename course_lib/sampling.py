@@ -72,9 +72,11 @@ def sample_keys(logits: np.ndarray, rng: np.random.Generator, temperature: float
 class Stepper:
     """One compiled step of a trained model: ``(input, state) -> (logits, state)``.
 
-    Works for :func:`~course_lib.models.melody_lstm` (input: a token id) and
-    :func:`~course_lib.models.pianoroll_lstm` (input: a frame). The model's own layers are
-    reused, so the stepper always has the trained weights.
+    Works for :func:`~course_lib.models.melody_lstm` (input: a token id, output: logits),
+    :func:`~course_lib.models.pianoroll_lstm` (a frame in, logits out) and
+    :func:`~course_lib.models.lstm_made` (a frame in, the MADE's context out). The model's own
+    layers are reused, so the stepper always has the trained weights. :meth:`generate` runs
+    many steps, sampling included, in one compiled call.
 
     Notebook: 05_lstm_melody
     """
