@@ -95,6 +95,9 @@ def save_atomically(model: keras.Model, path: str | Path) -> Path:
     os.close(handle)
     try:
         model.save(temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a model file is an ordinary file
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
