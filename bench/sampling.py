@@ -25,14 +25,14 @@ def time_all(model, melody: bool) -> tuple[float, float, float]:
     """Seconds for STEPS steps: compiled loop, stepper one call per step, re-feeding the sequence."""
     import tensorflow as tf
 
-    from course_lib.sampling import Stepper, filter_logits, sample_keys
+    from course_lib.sampling import Stepper, sample_keys, sample_token
 
     rng = np.random.default_rng(0)
     first = 2 if melody else np.zeros(88, dtype=bool)
     dtype = "int32" if melody else "float32"
 
     def draw(logits):
-        return int(rng.choice(len(logits), p=filter_logits(logits))) if melody else sample_keys(logits, rng)
+        return sample_token(logits, rng) if melody else sample_keys(logits, rng)
 
     stepper = Stepper(model)
     output, state = stepper.step(first, stepper.initial_state())  # compile outside the timing

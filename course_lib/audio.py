@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from course_lib.notes import Note, Piece, TempoMap
-from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
+from course_lib.pianoroll import PIANO_LOWEST, as_piece
 from course_lib.soundfont import render_soundfont, soundfont_available
 
 RENDERERS = ("auto", "numpy", "soundfont")
@@ -70,18 +70,8 @@ def synthesize(
     """
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, not {renderer!r}")
-    if isinstance(music, np.ndarray):
-        notes = from_pianoroll(music, steps_per_beat, lowest)
-    elif isinstance(music, Piece):
-        notes = music.notes
-        tempo = tempo if tempo is not None else music.tempo
-    else:
-        notes = list(music)
-    if tempo is None:
-        tempo = TempoMap()
-    elif not isinstance(tempo, TempoMap):
-        tempo = TempoMap.constant(float(tempo))
-    spans = [(tempo.seconds(n.start), tempo.seconds(n.end), n) for n in notes]
+    piece = as_piece(music, steps_per_beat, lowest, tempo)
+    spans = [(piece.tempo.seconds(n.start), piece.tempo.seconds(n.end), n) for n in piece.notes]
     total = max((end for _, end, _ in spans), default=0.0) + tail_seconds
     if renderer == "soundfont" or (renderer == "auto" and spans and soundfont_available()):
         out = render_soundfont(spans, total, sample_rate, instrument)

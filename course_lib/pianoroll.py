@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from course_lib.notes import Note, Piece, as_notes
+from course_lib.notes import Note, Piece, TempoMap, as_notes
 
 PIANO_LOWEST = 21  # A0
 PIANO_HIGHEST = 108  # C8
@@ -115,3 +115,27 @@ def pitch_range(music: Piece | Iterable[Note]) -> tuple[int, int]:
     if not pitches:
         raise ValueError("no notes")
     return min(pitches), max(pitches)
+
+
+def as_piece(
+    music: Piece | Iterable[Note] | np.ndarray,
+    steps_per_beat: int = 4,
+    lowest: int = PIANO_LOWEST,
+    tempo: TempoMap | float | None = None,
+) -> Piece:
+    """A :class:`Piece` from a piece, a list of notes or a piano roll; ``tempo`` overrides the piece's.
+
+    A roll is read with ``steps_per_beat`` and ``lowest``; a piece is copied, never changed.
+    Audio, plots and widgets all accept music in these three forms through this function.
+
+    Notebook: 00_setup_check
+    """
+    if isinstance(music, np.ndarray):
+        piece = Piece(from_pianoroll(music, steps_per_beat, lowest))
+    elif isinstance(music, Piece):
+        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup)
+    else:
+        piece = Piece(list(music))
+    if tempo is not None:
+        piece.tempo = tempo if isinstance(tempo, TempoMap) else TempoMap.constant(float(tempo))
+    return piece

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from course_lib.notes import Note, Piece, as_notes, pitch_name
-from course_lib.pianoroll import PIANO_LOWEST
+from course_lib.notes import Note, Piece, pitch_name
+from course_lib.pianoroll import PIANO_LOWEST, as_piece
 
 VOICE_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
@@ -40,17 +40,10 @@ def plot_pianoroll(
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
 
-    if isinstance(music, np.ndarray):
-        from course_lib.pianoroll import from_pianoroll
-
-        notes = from_pianoroll(music, steps_per_beat, lowest)
-    else:
-        notes = as_notes(music)
-        if isinstance(music, Piece):
-            beats_per_bar = beats_per_bar if beats_per_bar is not None else music.beats_per_bar
-            pickup = pickup if pickup is not None else music.pickup
-    beats_per_bar = beats_per_bar if beats_per_bar is not None else 4.0
-    pickup = pickup or 0.0
+    piece = as_piece(music, steps_per_beat, lowest)
+    notes = piece.notes
+    beats_per_bar = beats_per_bar if beats_per_bar is not None else piece.beats_per_bar
+    pickup = pickup if pickup is not None else piece.pickup
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 3.5))
     voices = sorted({n.voice for n in notes})

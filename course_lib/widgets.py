@@ -23,28 +23,10 @@ import traitlets
 from course_lib.audio import SAMPLE_RATE, synthesize, wav_bytes
 from course_lib.midi import write_midi
 from course_lib.notes import Note, Piece, TempoMap
-from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
+from course_lib.pianoroll import PIANO_LOWEST, as_piece
 
 Music = Piece | Sequence[Note] | np.ndarray
 _ASSETS = Path(__file__).parent
-
-
-def as_piece(
-    music: Music, steps_per_beat: int = 4, lowest: int = PIANO_LOWEST, tempo: TempoMap | float | None = None
-) -> Piece:
-    """A :class:`Piece` from a piece, a list of notes or a piano roll; ``tempo`` overrides the piece's.
-
-    Notebook: 00_setup_check
-    """
-    if isinstance(music, np.ndarray):
-        piece = Piece(from_pianoroll(music, steps_per_beat, lowest))
-    elif isinstance(music, Piece):
-        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup)
-    else:
-        piece = Piece(list(music))
-    if tempo is not None:
-        piece.tempo = tempo if isinstance(tempo, TempoMap) else TempoMap.constant(float(tempo))
-    return piece
 
 
 def roll_picture(piece: Piece, title: str | None = None, size: tuple[float, float] = (9.0, 2.8), dpi: int = 100):

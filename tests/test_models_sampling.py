@@ -144,3 +144,15 @@ def test_compiled_generation_is_greedy_at_top_k_1_and_made_frames_come_out_whole
     assert greedy == expected
     roll = generate_frames(lstm_made(keys=12, units=4, hidden=8), np.eye(12, dtype=bool)[:2], 4, seed=1)
     assert roll.shape == (6, 12) and roll.dtype == bool
+
+
+def test_numpy_samplers_follow_their_probabilities():
+    from course_lib.sampling import sample_keys, sample_token
+
+    rng = np.random.default_rng(0)
+    logits = np.log(np.array([0.7, 0.2, 0.1]))
+    draws = [sample_token(logits, rng) for _ in range(3000)]
+    assert np.bincount(draws, minlength=3) / 3000 == pytest.approx([0.7, 0.2, 0.1], abs=0.03)
+    assert {sample_token(logits, rng, top_k=1) for _ in range(50)} == {0}
+    keys = np.array([sample_keys(np.array([2.0, -2.0, 0.0]), rng) for _ in range(3000)]).mean(axis=0)
+    assert keys == pytest.approx(1 / (1 + np.exp(-np.array([2.0, -2.0, 0.0]))), abs=0.03)

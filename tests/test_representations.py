@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.notes import Note, Piece, TempoMap, pitch_name, transpose
-from course_lib.pianoroll import from_pianoroll, to_pianoroll
+from course_lib.pianoroll import as_piece, from_pianoroll, to_pianoroll
 from course_lib.tokens import HOLD, REST, MelodyVocabulary
 
 
@@ -130,3 +130,16 @@ def test_monophonic_keeps_the_top_of_chords_and_cuts_overlaps():
 
     notes = [Note(0.0, 1.0, 60), Note(0.0, 1.0, 67), Note(0.75, 2.0, 65), Note(2.0, 3.0, 64)]
     assert monophonic(notes) == [Note(0.0, 0.75, 67), Note(0.75, 2.0, 65), Note(2.0, 3.0, 64)]
+
+
+def test_as_piece_reads_rolls_copies_pieces_and_overrides_tempo():
+    roll = to_pianoroll([Note(0.0, 1.0, 60, voice=0), Note(0.5, 1.0, 48, voice=1)], 2, by_voice=True)
+    assert [(n.start, n.end, n.pitch, n.voice) for n in as_piece(roll, 2).notes] == [
+        (0.0, 1.0, 60, 0),
+        (0.5, 1.0, 48, 1),
+    ]
+    original = Piece([Note(0.0, 1.0, 60)], TempoMap.constant(90), (3, 4), 1.0)
+    copy = as_piece(original, tempo=60)
+    assert copy.tempo == TempoMap.constant(60) and original.tempo == TempoMap.constant(90)  # the original is untouched
+    assert (copy.time_signature, copy.pickup) == ((3, 4), 1.0) and copy.notes is not original.notes
+    assert as_piece([Note(0.0, 1.0, 60)]).tempo == TempoMap()
