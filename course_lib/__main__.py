@@ -6,6 +6,8 @@ data verify         check the bundled data files against their checksums
 notebooks build     regenerate notebooks/ from solutions/
 notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
 notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
+train NAME          train melody, chorale or chorale-made into output/train/NAME (resumes if stopped)
+generate NAME       write MIDI, WAV and a piano-roll PNG from a trained or pretrained model
 """
 
 from __future__ import annotations
@@ -32,7 +34,32 @@ def main(argv: list[str] | None = None) -> int:
     notebooks.add_parser("check", help="fail if notebooks/ is out of date")
     run = notebooks.add_parser("run", help="execute solutions in quick mode, keep light outputs")
     run.add_argument("prefixes", nargs="*", help="notebook numbers or names (default: all)")
+    from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
+
+    train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
+    train.add_argument("name", choices=MODELS)
+    train.add_argument("--data", choices=SOURCES, help="chorales (music21) or jsb (default: chorales for melody)")
+    train.add_argument("--epochs", type=int, help="at most this many epochs (default 100 melody, 200 chorale)")
+    train.add_argument("--minutes", type=float, default=9.0, help="stop after the epoch that passes this time")
+    train.add_argument("--out", type=Path, default=OUTPUT_DIR / "train", help="folder for NAME/ (default output/train)")
+    train.add_argument("--limit", type=int, help="train on the first N training pieces only (a smoke test)")
+    train.add_argument("--publish", action="store_true", help="copy the result into data/pretrained/ when done")
+    generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
+    generate.add_argument("name", choices=MODELS)
+    generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
+    generate.add_argument("--bars", type=int, default=16, help="bars of 4/4 to add after the primer (default 16)")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--top-k", type=int, help="melody only: sample from the k most likely tokens")
+    generate.add_argument("--top-p", type=float, help="melody only: nucleus sampling")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--primer", type=int, default=0, help="which validation piece opens the music (1 bar)")
+    generate.add_argument("--out", type=Path, default=OUTPUT_DIR / "generated")
     args = parser.parse_args(argv)
+
+    if args.group == "train":
+        return _train(args, argv)
+    if args.group == "generate":
+        return _generate(args)
 
     if args.group == "data":
         from course_lib import datasets
@@ -46,9 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "jsb":
             print(f"sha256 {datasets.build_jsb(args.mat_file)}")
         else:
+            from course_lib import pretrained
+            from course_lib.recipes import sha256_of_file
+
             datasets.load_chorale_list()
             datasets.load_jsb()
-            print("data files match their checksums")
+            for name in pretrained.available():
+                if sha256_of_file(pretrained.PRETRAINED_DIR / f"{name}.keras") != pretrained.card(name)["model_sha256"]:
+                    raise datasets.DataError(f"data/pretrained/{name}.keras does not match its card")
+            print(f"data files and {len(pretrained.available())} pretrained models match their checksums")
         return 0
 
     from course_lib import exercises
@@ -67,6 +100,46 @@ def main(argv: list[str] | None = None) -> int:
     from course_lib import notebook_runner
 
     notebook_runner.run_solutions(args.prefixes)
+    return 0
+
+
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from course_lib import pretrained, recipes
+
+    command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
+    recipes.train(args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, print, command)
+    if args.publish:
+        for path in pretrained.publish(args.name, args.out / args.name):
+            print(f"published {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import json
+
+    from course_lib import pretrained, recipes
+
+    if args.model:
+        import keras
+
+        import course_lib.models  # noqa: F401  (custom layers)
+
+        model = keras.models.load_model(args.model, compile=False, safe_mode=True)
+        card = json.loads(args.model.with_suffix(".json").read_text())
+    else:
+        model, card = pretrained.load(args.name), pretrained.card(args.name)
+    data = recipes.load_data(args.name, card["data"])
+    primer = recipes.primer(args.name, data, beats=4, piece=args.primer)
+    started = time.perf_counter()
+    piece = recipes.generate(
+        args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
+    )
+    seconds = time.perf_counter() - started
+    stem = args.out / f"{args.name}-seed{args.seed}"
+    title = f"{args.name}, temperature {args.temperature}, seed {args.seed} (first bar: the primer)"
+    for path in recipes.write_outputs(piece, stem, title):
+        print(f"wrote {path}")
+    print(f"{args.bars} bars generated in {seconds:.1f} s")
     return 0
 
 

@@ -276,12 +276,50 @@ def split_by_piece(
     return Splits(pick[:n_train], pick[n_train : n_train + n_valid], pick[n_train + n_valid :])
 
 
-def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED) -> Splits:
-    """Bach chorales as train / valid / test lists of :class:`Chorale`, split by piece (80/10/10).
+def tune_of(chorale: Piece, length: int = 12) -> tuple[int, ...]:
+    """The first ``length`` soprano pitches: harmonisations of the same hymn tune share them.
+
+    Notebook: 05_lstm_melody
+    """
+    return tuple(note.pitch for note in sorted(chorale.voice(0), key=lambda n: n.start)[:length])
+
+
+def split_by_tune(
+    chorales: list, fractions: tuple[float, float, float] = SPLIT_FRACTIONS, seed: int = SPLIT_SEED
+) -> Splits:
+    """Like :func:`split_by_piece`, but all harmonisations of one tune land in the same split.
+
+    Bach harmonised many hymn tunes more than once; with a split by piece a third of the test
+    soprano lines also occur in training. A melody model must be scored on unseen tunes.
+
+    Notebook: 05_lstm_melody
+    """
+    groups: dict[tuple[int, ...], list] = {}
+    for chorale in chorales:
+        groups.setdefault(tune_of(chorale), []).append(chorale)
+    ordered = list(groups.values())
+    order = np.random.default_rng(seed).permutation(len(ordered))
+    n_train = int(round(fractions[0] * len(chorales)))
+    n_valid = int(round(fractions[1] * len(chorales)))
+    out: Splits = Splits([], [], [])
+    for index in order:
+        target = out.train if len(out.train) < n_train else out.valid if len(out.valid) < n_valid else out.test
+        target.extend(ordered[index])
+    return out
+
+
+def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED, by: str = "piece") -> Splits:
+    """Bach chorales as train / valid / test lists of :class:`Chorale` (80/10/10).
+
+    ``by="piece"`` splits whole pieces; ``by="tune"`` keeps every harmonisation of a hymn
+    tune in one split (see :func:`split_by_tune`).
 
     Notebook: 02_representations
     """
-    return split_by_piece(load_chorale_list(path), seed=seed)
+    if by not in ("piece", "tune"):
+        raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
+    split = split_by_piece if by == "piece" else split_by_tune
+    return split(load_chorale_list(path), seed=seed)
 
 
 def windows(sequence: np.ndarray, length: int, hop: int = 1) -> np.ndarray:

@@ -52,3 +52,36 @@ def frame_accuracy(predicted: np.ndarray, targets: np.ndarray, weights: np.ndarr
     true_positive = np.sum(predicted & targets)
     wrong = np.sum(predicted != targets)
     return float(true_positive / (true_positive + wrong)) if true_positive + wrong else 1.0
+
+
+def pitch_class_histogram(roll: np.ndarray, lowest: int = 21) -> np.ndarray:
+    """Share of sounding steps on each pitch class C, C#, ..., B (sums to 1; zeros for silence).
+
+    Column ``k`` of the ``(time, keys)`` roll is MIDI pitch ``lowest + k``; C4 and C5 are both C.
+
+    Notebook: 06_lstm_chorales
+    """
+    per_key = np.asarray(roll, dtype=bool).reshape(-1, np.shape(roll)[-1]).sum(axis=0)
+    counts = np.bincount((lowest + np.arange(len(per_key))) % 12, weights=per_key, minlength=12)
+    total = counts.sum()
+    return counts / total if total else counts
+
+
+def notes_per_frame(roll: np.ndarray) -> np.ndarray:
+    """How many keys sound in each frame that is not silent (the polyphony of a piano roll).
+
+    Notebook: 06_lstm_chorales
+    """
+    counts = np.asarray(roll, dtype=bool).reshape(-1, np.shape(roll)[-1]).sum(axis=1)
+    return counts[counts > 0]
+
+
+def note_lengths(roll: np.ndarray) -> np.ndarray:
+    """Lengths in frames of every note: each run of consecutive sounding steps of one key.
+
+    Notebook: 06_lstm_chorales
+    """
+    padded = np.pad(np.asarray(roll, dtype=np.int8), ((1, 1), (0, 0)))
+    changes = np.diff(padded, axis=0)
+    starts, ends = np.nonzero(changes.T == 1), np.nonzero(changes.T == -1)
+    return ends[1] - starts[1]  # both in (key, time) order, so the k-th start pairs with the k-th end

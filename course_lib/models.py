@@ -53,15 +53,25 @@ def pianoroll_lstm(keys: int = KEYS, units: int = 256, dropout: float = 0.5, inp
 def made_masks(keys: int, hidden: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Masks that make a dense network autoregressive over keys, lowest key first (Germain et al. 2015).
 
-    Key ``k`` (1-based) has degree ``k``; each hidden unit gets a degree ``m`` in ``1..keys-1``.
-    A hidden unit sees keys ``<= m``; output ``d`` sees hidden units with ``m < d``, and directly
-    the keys ``< d``. So output ``d`` depends on keys ``1..d-1`` only. Returns
-    ``(input_to_hidden, hidden_to_output, input_to_output)`` as float32 0/1 arrays.
+    Each hidden unit gets a random degree ``m`` in ``1..keys-1`` (fixed by ``seed``); see
+    :func:`masks_from_degrees`. Returns ``(input_to_hidden, hidden_to_output, input_to_output)``.
+
+    Notebook: 06_lstm_chorales
+    """
+    return masks_from_degrees(keys, np.random.default_rng(seed).integers(1, keys, size=hidden))
+
+
+def masks_from_degrees(keys: int, hidden_degree: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MADE masks for keys of degree ``1..keys`` and hidden units of the given degrees.
+
+    A hidden unit of degree ``m`` sees keys ``<= m``; output ``d`` sees hidden units with
+    ``m < d`` and, directly, the keys ``< d``. So output ``d`` depends on keys ``1..d-1`` only.
+    Returns float32 0/1 arrays ``(keys, hidden)``, ``(hidden, keys)``, ``(keys, keys)``.
 
     Notebook: 06_lstm_chorales
     """
     key_degree = np.arange(1, keys + 1)
-    hidden_degree = np.random.default_rng(seed).integers(1, keys, size=hidden)
+    hidden_degree = np.asarray(hidden_degree)
     input_to_hidden = (key_degree[:, None] <= hidden_degree[None, :]).astype("float32")
     hidden_to_output = (hidden_degree[:, None] < key_degree[None, :]).astype("float32")
     input_to_output = (key_degree[:, None] < key_degree[None, :]).astype("float32")

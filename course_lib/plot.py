@@ -109,7 +109,8 @@ def plot_training_curves(history, metrics: Sequence[str] | None = None, title: s
         validation = curves.get(f"val_{name}")
         if validation is not None:
             ax.plot(epochs, validation, "o-", markersize=3, label="validation")
-            best = int(np.argmin(validation) if "loss" in name else np.argmax(validation))
+            lower_is_better = "loss" in name or "nll" in name
+            best = int(np.argmin(validation) if lower_is_better else np.argmax(validation))
             ax.axvline(epochs[best], color="0.6", linestyle=":", linewidth=1)
             ax.legend(fontsize="small")
         ax.set_xlabel("epoch")

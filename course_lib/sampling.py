@@ -16,6 +16,8 @@ Notebook: 05_lstm_melody (tokens), 06_lstm_chorales (frames, MADE)
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -157,6 +159,19 @@ class Stepper:
         return out.numpy()[0], [h, c]
 
 
+_steppers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def stepper_for(model: keras.Model) -> Stepper:
+    """The model's :class:`Stepper`, made once: its compiled functions are traced once, not per call.
+
+    Notebook: 05_lstm_melody
+    """
+    if model not in _steppers:
+        _steppers[model] = Stepper(model)
+    return _steppers[model]
+
+
 def generate_tokens(
     model: keras.Model,
     primer: list[int],
@@ -172,7 +187,7 @@ def generate_tokens(
     """
     if not primer:
         raise ValueError("the primer needs at least one token")
-    stepper = Stepper(model)
+    stepper = stepper_for(model)
     state = stepper.initial_state()
     for token in primer:  # read the primer: only the state matters
         logits, state = stepper.step(token, state)
@@ -192,7 +207,7 @@ def generate_frames(
     primer = np.asarray(primer, dtype=bool)
     if primer.ndim != 2 or len(primer) == 0:
         raise ValueError(f"the primer must be a (time, keys) roll with at least one frame, got shape {primer.shape}")
-    stepper = Stepper(model)
+    stepper = stepper_for(model)
     state = stepper.initial_state()
     for frame in primer:
         output, state = stepper.step(frame, state)

@@ -1,10 +1,12 @@
-"""Training the frame models: length-bucketed batches, early stopping, atomic checkpoints.
+"""Training the course's models: early stopping, atomic checkpoints that a run resumes from, and
+the frame models' length-bucketed batches.
 
 Notebook: 06_lstm_chorales
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -64,6 +66,7 @@ def model_inputs(model: keras.Model, previous: np.ndarray, current: np.ndarray):
     return [previous, current] if len(model.inputs) == 2 else previous
 
 
+@keras.saving.register_keras_serializable(package="course_lib")
 def frame_loss(targets, logits):
     """Summed per-key binary cross-entropy of each frame (the NLL being reported), for ``compile``."""
     return keras.ops.sum(keras.ops.binary_crossentropy(targets, logits, from_logits=True), axis=-1)
@@ -87,8 +90,16 @@ def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_s
     return {"nll": frame_nll_from_logits(logits, targets), "accuracy": frame_accuracy(logits > 0, targets > 0.5)}
 
 
-def save_atomically(model: keras.Model, path: str | Path) -> Path:
-    """Save a model (``.keras``) through a temporary file and a rename, so a crash never leaves half a file."""
+def save_atomically(model: keras.Model, path: str | Path, include_optimizer: bool = True) -> Path:
+    """Save a model (``.keras``) through a temporary file and a rename, so a crash never leaves half a file.
+
+    ``include_optimizer=False`` saves the architecture and weights only (a third of the size
+    with Adam): what a finished model needs, not a checkpoint.
+    """
+    if not include_optimizer and model.optimizer is not None:
+        bare = model.__class__.from_config(model.get_config())  # uncompiled (clone_model would keep compile)
+        bare.set_weights(model.get_weights())
+        model = bare
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".keras", dir=path.parent)
@@ -105,6 +116,123 @@ def save_atomically(model: keras.Model, path: str | Path) -> Path:
     return path
 
 
+class Checkpoints:
+    """A training run's folder: ``last.keras`` (model and optimizer after the latest epoch),
+    ``best.keras`` (the best validation score so far) and ``state.json`` (history, counters).
+
+    Each file is replaced atomically; ``state.json`` is written last, so a run stopped at any
+    moment resumes from a consistent epoch.
+
+    Notebook: 06_lstm_chorales
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.last, self.best, self.state = (self.folder / n for n in ("last.keras", "best.keras", "state.json"))
+
+    def exists(self) -> bool:
+        """True when a run can resume from this folder."""
+        return self.state.exists() and self.last.exists() and self.best.exists()
+
+    def save(self, model: keras.Model, state: dict, improved: bool) -> None:
+        """Record one finished epoch."""
+        save_atomically(model, self.last)
+        if improved or not self.best.exists():
+            save_atomically(model, self.best)
+        write_text_atomically(self.state, json.dumps(state, indent=1) + "\n")
+
+    def restore(self, model: keras.Model) -> tuple[dict, list[np.ndarray]]:
+        """Load the latest epoch into ``model`` (optimizer included); returns the state and the best weights."""
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(self.best)
+        best_weights = model.get_weights()
+        model.load_weights(self.last)
+        return json.loads(self.state.read_text()), best_weights
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def reseed(model: keras.Model, seed: int) -> None:
+    """Seed Keras's global RNG and every random layer of ``model`` (dropout) from ``seed``.
+
+    Each dropout layer keeps its own random state; setting the global seed alone would not
+    reset it, so a resumed run would draw different masks than an uninterrupted one.
+    """
+    keras.utils.set_random_seed(seed)
+    generators = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for i, variable in enumerate(generators):
+        variable.assign(np.array([seed * 1009 + i, 0], dtype=variable.dtype))
+
+
+def fit_with_early_stopping(
+    model: keras.Model,
+    train_epoch: Callable[[np.random.Generator], float],
+    validate: Callable[[], dict[str, float]],
+    epochs: int = 200,
+    patience: int = 10,
+    lr_patience: int = 4,
+    time_limit: float | None = None,
+    seed: int = 0,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    checkpoints: Checkpoints | None = None,
+) -> dict[str, list[float]]:
+    """The training loop shared by the course's models, for a compiled ``model``.
+
+    ``train_epoch(rng)`` runs one pass over the training data and returns its mean loss;
+    ``validate()`` returns ``{"nll": ..., "accuracy": ...}`` on the validation data. After
+    ``lr_patience`` epochs without a better validation NLL the learning rate is halved; after
+    ``patience`` such epochs, or once ``time_limit`` seconds have passed, training stops and
+    the best weights are restored. With ``checkpoints``, every epoch is saved and a run
+    whose folder already holds a checkpoint continues where it stopped (same shuffling).
+
+    Returns the history: ``loss``, ``val_nll``, ``val_accuracy``, ``learning_rate``, ``seconds``.
+
+    Notebook: 05_lstm_melody
+    """
+    history: dict[str, list[float]] = {k: [] for k in ("loss", "val_nll", "val_accuracy", "learning_rate", "seconds")}
+    best, best_weights, waited, done, spent = np.inf, model.get_weights(), 0, False, 0.0
+    if checkpoints is not None and checkpoints.exists():
+        state, best_weights = checkpoints.restore(model)
+        history, best, waited, done = state["history"], state["best"], state["waited"], state["done"]
+        spent = history["seconds"][-1] if history["seconds"] else 0.0
+    started = time.perf_counter() - spent
+    for epoch in range(len(history["loss"]), epochs):
+        if done:
+            break
+        reseed(model, seed + epoch)  # dropout masks and shuffling: the same after a resume
+        loss = train_epoch(np.random.default_rng([seed, epoch]))
+        scores = validate()
+        for key, value in (
+            ("loss", loss),
+            ("val_nll", scores["nll"]),
+            ("val_accuracy", scores["accuracy"]),
+            ("learning_rate", float(model.optimizer.learning_rate)),
+            ("seconds", time.perf_counter() - started),
+        ):
+            history[key].append(float(value))
+        improved = scores["nll"] < best
+        if improved:
+            best, best_weights, waited = scores["nll"], model.get_weights(), 0
+        else:
+            waited += 1
+            if waited % lr_patience == 0:
+                model.optimizer.learning_rate = float(model.optimizer.learning_rate) / 2
+        done = waited >= patience or (time_limit is not None and history["seconds"][-1] > time_limit)
+        if checkpoints is not None:
+            state = {"history": history, "best": best, "waited": waited, "done": done, "epochs": epochs}
+            checkpoints.save(model, state, improved)
+        if on_epoch:
+            on_epoch(epoch, {k: v[-1] for k, v in history.items()})
+    model.set_weights(best_weights)
+    return history
+
+
 def train_frame_model(
     model: keras.Model,
     train: Sequence[np.ndarray],
@@ -112,58 +240,79 @@ def train_frame_model(
     epochs: int = 200,
     batch_size: int = 8,
     learning_rate: float = 2e-3,
-    patience: int = 10,
-    lr_patience: int = 4,
     transpose: int = 0,
-    time_limit: float | None = None,
-    seed: int = 0,
-    on_epoch: Callable[[int, dict], None] | None = None,
+    **loop_options,
 ) -> dict[str, list[float]]:
-    """Fit on ``train`` with early stopping on the validation NLL; the best weights are restored.
+    """Fit a piano-roll LSTM or LSTM-MADE on whole pieces with early stopping on the validation NLL.
 
-    After ``lr_patience`` epochs without a better validation NLL the learning rate is halved;
-    after ``patience`` such epochs training stops. ``transpose`` > 0 moves every training
-    sequence by a random number of semitones in ``-transpose..transpose`` each epoch (data
-    augmentation; notes pushed off the keyboard are dropped).
-
-    Returns the history (``loss`` per training frame, ``val_nll``, ``val_accuracy``, ``seconds``).
-    ``time_limit`` (seconds) stops after the epoch that crosses it.
+    Batches group pieces of similar length. ``transpose`` > 0 moves every training sequence by
+    a random number of semitones in ``-transpose..transpose`` each epoch (data augmentation;
+    notes pushed off the keyboard are dropped). ``loop_options`` go to
+    :func:`fit_with_early_stopping` (``patience``, ``time_limit``, ``seed``, ``on_epoch``,
+    ``checkpoints``, ...). Returns the history, with ``loss`` in nats per training frame.
 
     Notebook: 06_lstm_chorales
     """
-    keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=frame_loss)
-    history: dict[str, list[float]] = {
-        "loss": [],
-        "val_nll": [],
-        "val_accuracy": [],
-        "learning_rate": [],
-        "seconds": [],
-    }
-    best, best_weights, waited, started = np.inf, model.get_weights(), 0, time.perf_counter()
-    for epoch in range(epochs):
+
+    def train_epoch(rng: np.random.Generator) -> float:
         total, frames = 0.0, 0.0
         shifted = [shift_keys(s, int(rng.integers(-transpose, transpose + 1))) for s in train] if transpose else train
         for previous, current, weights in length_batches(shifted, batch_size, rng):
             loss = model.train_on_batch(model_inputs(model, previous, current), current, sample_weight=weights)
             total += float(loss) * weights.size  # Keras averages over all batch cells, padding included
             frames += weights.sum()
-        scores = evaluate_frames(model, valid)
-        history["loss"].append(total / frames)
-        history["val_nll"].append(scores["nll"])
-        history["val_accuracy"].append(scores["accuracy"])
-        history["learning_rate"].append(float(model.optimizer.learning_rate))
-        history["seconds"].append(time.perf_counter() - started)
-        if on_epoch:
-            on_epoch(epoch, {k: v[-1] for k, v in history.items()})
-        if scores["nll"] < best:
-            best, best_weights, waited = scores["nll"], model.get_weights(), 0
-        else:
-            waited += 1
-            if waited % lr_patience == 0:
-                model.optimizer.learning_rate = float(model.optimizer.learning_rate) / 2
-        if waited >= patience or (time_limit is not None and history["seconds"][-1] > time_limit):
-            break
-    model.set_weights(best_weights)
-    return history
+        return total / frames
+
+    return fit_with_early_stopping(model, train_epoch, lambda: evaluate_frames(model, valid), epochs, **loop_options)
+
+
+def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = 256) -> dict[str, float]:
+    """Mean NLL (nats per predicted token) and next-token accuracy on ``(count, length)`` windows.
+
+    Each window predicts its tokens ``1..length-1`` from those before them.
+
+    Notebook: 05_lstm_melody
+    """
+    total, correct, count = 0.0, 0, 0
+    for i in range(0, len(windows), batch_size):
+        batch = windows[i : i + batch_size]
+        logits = np.asarray(model(batch[:, :-1], training=False), dtype="float64")
+        logits -= logits.max(axis=-1, keepdims=True)
+        log_probabilities = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        targets = batch[:, 1:]
+        total -= np.take_along_axis(log_probabilities, targets[..., None], axis=-1).sum()
+        correct += int((log_probabilities.argmax(axis=-1) == targets).sum())
+        count += targets.size
+    return {"nll": float(total / count), "accuracy": correct / count}
+
+
+def train_token_model(
+    model: keras.Model,
+    train: np.ndarray,
+    valid: np.ndarray,
+    epochs: int = 100,
+    batch_size: int = 64,
+    learning_rate: float = 2e-3,
+    **loop_options,
+) -> dict[str, list[float]]:
+    """Fit a melody LSTM on ``(count, length)`` token windows with early stopping on the validation NLL.
+
+    Each window is a training example: tokens ``0..length-2`` in, tokens ``1..length-1`` as
+    targets. ``loop_options`` go to :func:`fit_with_early_stopping`. Returns the history, with
+    ``loss`` in nats per training token.
+
+    Notebook: 05_lstm_melody
+    """
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=loss)
+
+    def train_epoch(rng: np.random.Generator) -> float:
+        order = rng.permutation(len(train))
+        losses = [
+            float(model.train_on_batch(train[batch, :-1], train[batch, 1:]))
+            for batch in np.array_split(order, max(1, len(order) // batch_size))
+        ]
+        return float(np.mean(losses))
+
+    return fit_with_early_stopping(model, train_epoch, lambda: evaluate_tokens(model, valid), epochs, **loop_options)

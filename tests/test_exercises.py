@@ -185,3 +185,42 @@ def test_rnn_and_lstm_checks_accept_correct_and_name_planted_bugs(capsys):
         checks_rnn.check_softmax_cross_entropy(summed_loss)
     with pytest.raises(ExerciseError, match="from the start"):
         checks_rnn.check_forget_product(np.cumprod)
+
+
+def test_sampling_and_mask_checks_accept_correct_and_name_planted_bugs(capsys):
+    from course_lib import checks_lstm
+    from course_lib.models import masks_from_degrees
+    from course_lib.sampling import filter_logits, sample_token
+
+    checks_lstm.check_sample_next(sample_token)
+    checks_lstm.check_masks(masks_from_degrees)
+    assert "sample_next: correct" in capsys.readouterr().out
+
+    def argmax(logits, rng, temperature=1.0, top_k=None):
+        return int(np.argmax(logits))
+
+    def backwards_temperature(logits, rng, temperature=1.0, top_k=None):
+        return sample_token(np.asarray(logits) * temperature * temperature, rng, temperature, top_k)
+
+    def no_renormalising(logits, rng, temperature=1.0, top_k=None):
+        p = filter_logits(logits, temperature)
+        if top_k is not None:
+            p[np.argsort(-p)[top_k:]] = 0.0
+            p[np.argmax(p)] += 1.0 - p.sum()  # the lost mass goes to the best token, not spread fairly
+        return int(rng.choice(len(p), p=p))
+
+    for bug, hint in ((argmax, "argmax"), (backwards_temperature, "backwards"), (no_renormalising, "renormalise")):
+        with pytest.raises(ExerciseError, match=hint):
+            checks_lstm.check_sample_next(bug)
+
+    def sees_itself(keys, hidden_degree):
+        a, b, c = masks_from_degrees(keys, hidden_degree)
+        return a, b, c + np.eye(keys, dtype="float32")
+
+    def less_or_equal(keys, hidden_degree):
+        a, _, c = masks_from_degrees(keys, hidden_degree)
+        return a, (np.asarray(hidden_degree)[:, None] <= np.arange(1, keys + 1)).astype("float32"), c
+
+    for bug, hint in ((sees_itself, "see itself"), (less_or_equal, "m < d")):
+        with pytest.raises(ExerciseError, match=hint):
+            checks_lstm.check_masks(bug)

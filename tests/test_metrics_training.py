@@ -73,3 +73,29 @@ def test_shift_keys_moves_notes_and_drops_what_leaves_the_keyboard():
     down = shift_keys(roll, -1)
     assert np.argwhere(down).tolist() == [[0, 0], [1, 4]]
     assert (shift_keys(roll, 0) == roll).all() and shift_keys(roll, 0) is not roll
+
+
+def test_pitch_classes_fold_octaves_but_keep_neighbours_apart():
+    from course_lib.metrics import pitch_class_histogram
+
+    roll = np.zeros((4, 88), dtype=bool)
+    roll[:, 60 - 21] = roll[:2, 72 - 21] = True  # C4 for 4 steps, C5 for 2
+    roll[0, 61 - 21] = True  # C#4 once
+    histogram = pitch_class_histogram(roll)
+    assert histogram[0] == pytest.approx(6 / 7) and histogram[1] == pytest.approx(1 / 7) and histogram.sum() == 1
+    assert pitch_class_histogram(np.zeros((3, 88))).sum() == 0  # silence: no division by zero
+    before = roll.copy()
+    pitch_class_histogram(roll)
+    assert (roll == before).all()
+
+
+def test_polyphony_and_note_lengths_on_a_lopsided_roll():
+    from course_lib.metrics import note_lengths, notes_per_frame
+
+    roll = np.zeros((6, 4), dtype=bool)
+    roll[0:3, 0] = True  # a 3-frame note
+    roll[5, 0] = True  # the same key again later: a second note, 1 frame
+    roll[1:6, 2] = True  # a 5-frame note
+    assert notes_per_frame(roll).tolist() == [1, 2, 2, 1, 1, 2]
+    assert notes_per_frame(np.zeros((2, 4))).size == 0
+    assert sorted(note_lengths(roll).tolist()) == [1, 3, 5]

@@ -1,0 +1,71 @@
+"""The models shipped in ``data/pretrained/``, each with its card.
+
+Each model ``NAME.keras`` was made by ``python -m course_lib train NAME --publish``; its card
+``NAME.json`` records that command, the checksum of the data it learned from, its validation
+(and test) scores, the date and the model file's checksum, which :func:`load` verifies.
+
+Notebook: 05_lstm_melody
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import keras
+
+from course_lib.datasets import DATA_DIR, DataError
+from course_lib.recipes import MODELS, sha256_of_file
+
+PRETRAINED_DIR = DATA_DIR / "pretrained"
+
+
+def available() -> list[str]:
+    """Names of the shipped models.
+
+    Notebook: 05_lstm_melody
+    """
+    return [name for name in MODELS if (PRETRAINED_DIR / f"{name}.json").exists()]
+
+
+def card(name: str) -> dict:
+    """The model card of a shipped model: command, data checksum, scores, date, size.
+
+    Notebook: 05_lstm_melody
+    """
+    path = PRETRAINED_DIR / f"{name}.json"
+    if not path.exists():
+        shipped = ", ".join(available()) or "none"
+        raise DataError(f"no pretrained model {name!r} in {PRETRAINED_DIR} (shipped: {shipped})")
+    return json.loads(path.read_text())
+
+
+def load(name: str) -> keras.Model:
+    """A shipped model, checked against its card's checksum and loaded in Keras's safe mode.
+
+    Notebook: 05_lstm_melody
+    """
+    import course_lib.models  # noqa: F401  (registers the custom layers for loading)
+
+    info = card(name)
+    path = PRETRAINED_DIR / f"{name}.keras"
+    if not path.exists() or sha256_of_file(path) != info["model_sha256"]:
+        raise DataError(f"{path} is missing or does not match its card; restore it (git) or retrain: {info['command']}")
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def publish(name: str, trained: Path) -> list[Path]:
+    """Copy a trained model and its card (``trained/NAME.keras``, ``.json``) into ``data/pretrained/``.
+
+    Only ``python -m course_lib train NAME --publish`` calls this: it is how shipped models change.
+    """
+    PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for suffix in (".keras", ".json"):
+        target = PRETRAINED_DIR / f"{name}{suffix}"
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(Path(trained) / f"{name}{suffix}", partial)
+        partial.replace(target)
+        copied.append(target)
+    return copied

@@ -1,0 +1,324 @@
+"""The course's three trainable models as recipes: their data, builder, training and generation.
+
+``python -m course_lib train NAME`` and ``python -m course_lib generate NAME`` run these, and
+the notebooks call the same functions, so a model trained in a notebook, on the command line
+or shipped in ``data/pretrained/`` is the same kind of object.
+
+========  ==============================================  ====================================
+name      model                                           default data
+========  ==============================================  ====================================
+melody    :func:`~course_lib.models.melody_lstm`          soprano lines of music21's chorales
+chorale   :func:`~course_lib.models.pianoroll_lstm`       the JSB standard split
+chorale-made  :func:`~course_lib.models.lstm_made`        the JSB standard split
+========  ==============================================  ====================================
+
+Notebook: 05_lstm_melody, 06_lstm_chorales
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from course_lib import datasets
+from course_lib.notes import Piece, TempoMap, monophonic, quantise
+from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, from_pianoroll, to_pianoroll
+from course_lib.tokens import HOLD, REST, MelodyVocabulary
+
+MODELS = ("melody", "chorale", "chorale-made")
+SOURCES = ("chorales", "jsb")
+DEFAULT_SOURCE = {"melody": "chorales", "chorale": "jsb", "chorale-made": "jsb"}
+MELODY_WINDOW = 64  # tokens a training window predicts (4 bars of 4/4 at 4 steps per beat)
+TEMPO_BPM = datasets.CHORALE_TEMPO_BPM
+OUTPUT_DIR = Path("output")
+
+
+@dataclass
+class MelodyData:
+    """Token sequences of monophonic lines, split by tune (chorales) or by the JSB split.
+
+    Notebook: 05_lstm_melody
+    """
+
+    vocabulary: MelodyVocabulary
+    steps_per_beat: int
+    train: list[np.ndarray]
+    valid: list[np.ndarray]
+    test: list[np.ndarray]
+    source: str
+
+
+def soprano_tokens(chorale: Piece, vocabulary: MelodyVocabulary, steps_per_beat: int = 4) -> np.ndarray:
+    """A chorale's soprano line as tokens (quantised, one note at a time).
+
+    Notebook: 05_lstm_melody
+    """
+    return np.array(vocabulary.encode(monophonic(quantise(chorale.voice(0), steps_per_beat)), steps_per_beat))
+
+
+def top_line_tokens(roll: np.ndarray, vocabulary: MelodyVocabulary, lowest: int = PIANO_LOWEST) -> np.ndarray:
+    """The highest sounding key of each frame of a roll as tokens; the same key again is a hold.
+
+    A roll cannot tell a repeated note from a held one, so repeated notes merge.
+
+    Notebook: 05_lstm_melody
+    """
+    tokens, previous = [], None
+    for frame in np.asarray(roll, dtype=bool):
+        keys = np.flatnonzero(frame)
+        pitch = int(keys[-1]) + lowest if len(keys) else None
+        tokens.append(REST if pitch is None else HOLD if pitch == previous else vocabulary.token(pitch))
+        previous = pitch
+    return np.array(tokens)
+
+
+def melody_data(source: str = "chorales") -> MelodyData:
+    """The melody model's data: soprano lines at 4 steps per beat split by tune, or JSB top lines per beat.
+
+    Notebook: 05_lstm_melody
+    """
+    if source == "chorales":
+        splits = datasets.load_chorales(by="tune")
+        pitches = [note.pitch for part in splits for chorale in part for note in chorale.voice(0)]
+        vocabulary = MelodyVocabulary(min(pitches), max(pitches))
+        parts = [[soprano_tokens(chorale, vocabulary) for chorale in part] for part in splits]
+        return MelodyData(vocabulary, 4, *parts, source)
+    if source == "jsb":
+        splits = datasets.load_jsb()
+        tops = [int(np.flatnonzero(roll.any(axis=0))[-1]) + PIANO_LOWEST for part in splits for roll in part]
+        bottoms = [int(np.flatnonzero(roll.any(axis=0))[0]) + PIANO_LOWEST for part in splits for roll in part]
+        vocabulary = MelodyVocabulary(min(bottoms), max(tops))
+        parts = [[top_line_tokens(roll, vocabulary) for roll in part] for part in splits]
+        return MelodyData(vocabulary, 1, *parts, source)
+    raise ValueError(f"unknown data source {source!r}: choose from {', '.join(SOURCES)}")
+
+
+def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1, hop: int = 8) -> np.ndarray:
+    """Windows of ``length`` tokens from every sequence, stacked: the model's training examples.
+
+    Notebook: 05_lstm_melody
+    """
+    parts = [datasets.windows(sequence, length, hop) for sequence in sequences]
+    return np.concatenate([p for p in parts if len(p)] or [np.empty((0, length), int)]).astype("int32")
+
+
+def chorale_roll(chorale: Piece) -> np.ndarray:
+    """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls.
+
+    Notebook: 06_lstm_chorales
+    """
+    return to_pianoroll(chorale, steps_per_beat=1, lowest=PIANO_LOWEST, highest=PIANO_HIGHEST)
+
+
+def chorale_data(source: str = "jsb") -> datasets.Splits:
+    """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat.
+
+    Notebook: 06_lstm_chorales
+    """
+    if source == "jsb":
+        return datasets.load_jsb()
+    if source == "chorales":
+        return datasets.Splits(*[[chorale_roll(c) for c in part] for part in datasets.load_chorales(by="tune")])
+    raise ValueError(f"unknown data source {source!r}: choose from {', '.join(SOURCES)}")
+
+
+def data_file(source: str) -> Path:
+    """The bundled file a data source is read from."""
+    return datasets.JSB_FILE if source == "jsb" else datasets.CHORALES_FILE
+
+
+def build(name: str, data) -> keras.Model:
+    """A fresh, untrained model for recipe ``name`` (its size set by the data for the melody).
+
+    Notebook: 05_lstm_melody
+    """
+    from course_lib import models
+
+    if name == "melody":
+        return models.melody_lstm(data.vocabulary.size)
+    if name == "chorale":
+        return models.pianoroll_lstm(input_dropout=0.2)
+    if name == "chorale-made":
+        return models.lstm_made()
+    raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+
+
+def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_options) -> dict[str, list[float]]:
+    """Train ``model`` with the recipe's settings; ``loop_options`` go to the training loop.
+
+    Notebook: 05_lstm_melody
+    """
+    from course_lib import training
+
+    if name == "melody":
+        train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
+        return training.train_token_model(model, train, valid, epochs or 100, **loop_options)
+    return training.train_frame_model(model, list(data.train), list(data.valid), epochs or 200, **loop_options)
+
+
+def evaluate(name: str, model: keras.Model, data, split: str = "valid") -> dict[str, float]:
+    """NLL (nats per token or per frame) and accuracy of ``model`` on a split of its data.
+
+    Notebook: 05_lstm_melody
+    """
+    from course_lib import training
+
+    sequences = getattr(data, split)
+    if name == "melody":
+        return training.evaluate_tokens(model, melody_windows(sequences, hop=MELODY_WINDOW))
+    return training.evaluate_frames(model, list(sequences))
+
+
+def load_data(name: str, source: str | None = None):
+    """The data recipe ``name`` trains on: :class:`MelodyData` or :class:`~course_lib.datasets.Splits` of rolls."""
+    source = source or DEFAULT_SOURCE[name]
+    return melody_data(source) if name == "melody" else chorale_data(source)
+
+
+def sha256_of_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def train(
+    name: str,
+    source: str | None = None,
+    epochs: int | None = None,
+    out: Path = OUTPUT_DIR / "train",
+    limit: int | None = None,
+    time_limit: float | None = 9 * 60,
+    progress: Callable[[str], None] | None = print,
+    command: str | None = None,
+) -> dict:
+    """Train recipe ``name`` into ``out/name/``: ``NAME.keras`` (best weights), its card ``NAME.json``
+    and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run.
+
+    ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
+    recorded in the card (the command line that ran this). Returns the card.
+
+    Notebook: 06_lstm_chorales
+    """
+    from course_lib.training import Checkpoints, save_atomically, write_text_atomically
+
+    source = source or DEFAULT_SOURCE[name]
+    data = load_data(name, source)
+    if limit is not None:
+        data.train[limit:] = []
+    folder = Path(out) / name
+    checkpoints = Checkpoints(folder / "checkpoint")
+    if progress and checkpoints.exists():
+        progress(f"resuming from {checkpoints.folder}")
+    model = build(name, data)
+    unit = "token" if name == "melody" else "frame"
+
+    def report(epoch: int, scores: dict) -> None:
+        if progress:
+            minutes, seconds = divmod(int(scores["seconds"]), 60)
+            progress(
+                f"{name} epoch {epoch + 1:3d}  train {scores['loss']:.3f}  valid {scores['val_nll']:.3f} "
+                f"nats/{unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
+            )
+
+    history = fit(name, model, data, epochs, time_limit=time_limit, on_epoch=report, checkpoints=checkpoints)
+    path = save_atomically(model, folder / f"{name}.keras", include_optimizer=False)
+    card = {
+        "name": name,
+        "command": command or f"python -m course_lib train {name} --data {source}",
+        "data": source,
+        "data_file": data_file(source).name,
+        "data_sha256": sha256_of_file(data_file(source)),
+        "training_pieces": len(data.train),
+        "epochs": len(history["loss"]),
+        "train_seconds": round(history["seconds"][-1], 1),
+        "valid": {k: round(v, 4) for k, v in evaluate(name, model, data, "valid").items()},
+        "test": {k: round(v, 4) for k, v in evaluate(name, model, data, "test").items()},
+        "unit": f"nats per {unit}",
+        "params": model.count_params(),
+        "date": datetime.date.today().isoformat(),
+        "size_bytes": path.stat().st_size,
+        "model_sha256": sha256_of_file(path),
+        "keras": keras.__version__,
+    }
+    if name == "melody":
+        card.update(vocabulary=[data.vocabulary.lowest, data.vocabulary.highest], steps_per_beat=data.steps_per_beat)
+    else:
+        card.update(steps_per_beat=1, lowest=PIANO_LOWEST)
+    write_text_atomically(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
+    if progress:
+        progress(f"wrote {path} ({card['size_bytes'] / 1e6:.1f} MB); valid {card['valid']}, test {card['test']}")
+    return card
+
+
+def primer(name: str, data, beats: int = 4, piece: int = 0) -> np.ndarray:
+    """The first ``beats`` beats of validation piece ``piece``: a seed phrase from the data.
+
+    Notebook: 05_lstm_melody
+    """
+    sequence = data.valid[piece]
+    steps_per_beat = data.steps_per_beat if name == "melody" else 1
+    return np.asarray(sequence[: beats * steps_per_beat])
+
+
+def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
+    """Generated tokens or frames as a :class:`Piece` at the course's chorale tempo.
+
+    Notebook: 05_lstm_melody
+    """
+    tempo = TempoMap.constant(TEMPO_BPM)
+    if name == "melody":
+        vocabulary = MelodyVocabulary(*card["vocabulary"])
+        return Piece(vocabulary.decode(generated, card["steps_per_beat"]), tempo)
+    return Piece(from_pianoroll(generated, steps_per_beat=1, lowest=card["lowest"]), tempo)
+
+
+def generate(
+    name: str,
+    model: keras.Model,
+    card: dict,
+    primer_sequence: np.ndarray,
+    beats: int = 64,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+) -> Piece:
+    """Continue ``primer_sequence`` by ``beats`` beats with a trained model; returns the whole piece.
+
+    Notebook: 05_lstm_melody
+    """
+    from course_lib import sampling
+
+    if name == "melody":
+        steps = beats * card["steps_per_beat"]
+        tokens = sampling.generate_tokens(model, list(primer_sequence), steps, temperature, top_k, top_p, seed)
+        return to_piece(name, np.array(tokens), card)
+    frames = sampling.generate_frames(model, primer_sequence, beats, temperature, seed)
+    return to_piece(name, frames, card)
+
+
+def write_outputs(piece: Piece, stem: Path, title: str) -> list[Path]:
+    """Write ``stem.mid``, ``stem.wav`` and ``stem.png`` (the piano roll) for a piece."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_lib.audio import synthesize, wav_bytes
+    from course_lib.midi import write_midi
+    from course_lib.plot import plot_pianoroll
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(s) for s in (".mid", ".wav", ".png")]
+    write_midi(piece, paths[0])
+    paths[1].write_bytes(wav_bytes(synthesize(piece)))
+    ax = plot_pianoroll(piece, title=title)
+    ax.figure.savefig(paths[2], dpi=100, bbox_inches="tight")
+    plt.close(ax.figure)
+    return paths

@@ -1,0 +1,118 @@
+"""Training recipes, resumable checkpoints, the tune split, the train/generate CLI and the shipped models."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import pretrained, recipes
+from course_lib.__main__ import main
+from course_lib.datasets import DataError, load_chorale_list, split_by_tune, tune_of
+from course_lib.midi import read_midi
+from course_lib.models import melody_lstm
+from course_lib.notes import Note, Piece
+from course_lib.tokens import HOLD, REST, MelodyVocabulary
+from course_lib.training import Checkpoints, save_atomically, train_token_model
+
+
+def test_split_by_tune_keeps_every_harmonisation_of_a_tune_together():
+    chorales = load_chorale_list()
+    splits = split_by_tune(chorales)
+    assert sum(len(part) for part in splits) == len(chorales)
+    tunes = [{tune_of(c) for c in part} for part in splits]
+    assert not tunes[0] & tunes[1] and not tunes[0] & tunes[2] and not tunes[1] & tunes[2]
+    shared = [tune for tune in {tune_of(c) for c in chorales} if sum(tune_of(c) == tune for c in chorales) > 1]
+    assert len(shared) > 50  # the data really repeats tunes, so a split by piece would leak them
+
+
+def test_split_by_tune_on_a_lopsided_collection():
+    def piece(first_pitch: int) -> Piece:
+        return Piece([Note(i, i + 1, first_pitch + i % 3, voice=0) for i in range(12)])
+
+    pieces = [piece(60)] * 7 + [piece(62 + i) for i in range(3)]  # one tune harmonised 7 times, 3 others
+    splits = split_by_tune(pieces, (0.5, 0.25, 0.25), seed=1)
+    homes = [i for i, part in enumerate(splits) if any(tune_of(p) == tune_of(piece(60)) for p in part)]
+    assert len(homes) == 1 and sum(len(part) for part in splits) == 10
+
+
+def test_top_line_tokens_take_the_highest_key_and_hold_repeats():
+    vocabulary = MelodyVocabulary(60, 72)
+    roll = np.zeros((5, 88), dtype=bool)
+    roll[0, [60 - 21, 64 - 21]] = True  # chord: the top note E4 counts
+    roll[1, 64 - 21] = True  # the same key again: a hold
+    roll[3, 67 - 21] = True  # after a silent frame: G4
+    tokens = recipes.top_line_tokens(roll, vocabulary).tolist()
+    assert tokens == [vocabulary.token(64), HOLD, REST, vocabulary.token(67), REST]
+
+
+def tiny_melody_run(epochs, checkpoints=None):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 6, size=(40, 9)).astype("int32")
+    valid = rng.integers(0, 6, size=(8, 9)).astype("int32")
+    model = melody_lstm(6, embedding=4, units=8, dropout=0.5)
+    history = train_token_model(model, train, valid, epochs, batch_size=8, checkpoints=checkpoints, patience=50)
+    return model, history
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    whole, whole_history = tiny_melody_run(4)
+    checkpoints = Checkpoints(tmp_path / "run")
+    tiny_melody_run(2, checkpoints)  # "interrupted" after 2 epochs
+    assert len(json.loads(checkpoints.state.read_text())["history"]["loss"]) == 2
+    resumed, resumed_history = tiny_melody_run(4, checkpoints)
+    np.testing.assert_allclose(resumed_history["val_nll"], whole_history["val_nll"], rtol=1e-4)
+    for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    assert sorted(p.name for p in checkpoints.folder.iterdir()) == ["best.keras", "last.keras", "state.json"]
+
+
+def test_a_finished_model_is_saved_without_its_optimizer(tmp_path):
+    model, _ = tiny_melody_run(1)
+    with_optimizer = save_atomically(model, tmp_path / "a.keras")
+    bare = save_atomically(model, tmp_path / "b.keras", include_optimizer=False)
+    assert bare.stat().st_size < with_optimizer.stat().st_size
+    for a, b in zip(keras.models.load_model(bare).get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_then_generate_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "train"
+    assert main(["train", "melody", "--limit", "4", "--epochs", "1", "--out", str(out)]) == 0
+    card = json.loads((out / "melody" / "melody.json").read_text())
+    assert card["epochs"] == 1 and card["training_pieces"] == 4 and card["data"] == "chorales"
+    assert card["command"].endswith("train melody --limit 4 --epochs 1 --out " + str(out))
+    assert card["model_sha256"] == recipes.sha256_of_file(out / "melody" / "melody.keras")
+    model = str(out / "melody" / "melody.keras")
+    assert main(["generate", "melody", "--model", model, "--bars", "2", "--out", str(tmp_path / "gen")]) == 0
+    stem = tmp_path / "gen" / "melody-seed0"
+    piece = read_midi(stem.with_suffix(".mid"))
+    assert 4 + 8 - 0.01 <= piece.end <= 4 + 8  # one bar of primer, two generated bars of 4/4
+    assert stem.with_suffix(".wav").read_bytes()[:4] == b"RIFF"
+    assert stem.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert "epoch   1" in capsys.readouterr().out
+
+
+def test_a_damaged_pretrained_model_is_refused(tmp_path, monkeypatch):
+    name = pretrained.available()[0]
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    card = json.loads((pretrained.DATA_DIR / "pretrained" / f"{name}.json").read_text())
+    (tmp_path / f"{name}.json").write_text(json.dumps(card))
+    data = (pretrained.DATA_DIR / "pretrained" / f"{name}.keras").read_bytes()
+    (tmp_path / f"{name}.keras").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(DataError, match="does not match its card"):
+        pretrained.load(name)
+    with pytest.raises(DataError, match="no pretrained model 'nothing'"):
+        pretrained.card("nothing")
+
+
+@pytest.mark.parametrize("name", recipes.MODELS)
+def test_each_shipped_model_scores_what_its_card_says(name):
+    card = pretrained.card(name)
+    data = recipes.load_data(name, card["data"])
+    assert card["data_sha256"] == recipes.sha256_of_file(recipes.data_file(card["data"]))
+    scores = recipes.evaluate(name, pretrained.load(name), data, "valid")
+    assert scores["nll"] == pytest.approx(card["valid"]["nll"], abs=1e-3)
