@@ -1,0 +1,148 @@
+"""Watching a GAN train: music metrics of generated against real excerpts, and alarms.
+
+A GAN's losses say little about the music. Every few hundred steps :class:`GanMonitor` draws
+excerpts from the generator, scores them with :func:`excerpt_metrics` beside the real data,
+and raises a flag for the two classic failures: mode collapse (every sample alike: diversity
+far below the data's) and silence (rests everywhere).
+
+Notebook: 07_gan_pianoroll
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from itertools import combinations
+
+import keras
+import numpy as np
+
+from course_lib import gan, metrics
+
+STEPS_PER_BAR = gan.BEATS_PER_BAR * gan.STEPS_PER_BEAT
+MAIN_METRICS = (
+    "empty_bar_rate",
+    "used_pitch_classes",
+    "qualified_note_rate",
+    "polyphony",
+    "in_scale_rate",
+    "tonal_distance",
+)
+QUALIFIED_STEPS = 2  # a quarter note or longer, at two steps per beat
+
+
+def excerpt_metrics(classes: np.ndarray, reference_histogram: np.ndarray | None = None) -> dict[str, float]:
+    """Music metrics of SATB excerpts given as class ids ``(count, steps, voices)``.
+
+    ``empty_bar_rate`` is per voice and bar; ``used_pitch_classes`` counts the pitch classes of
+    all four voices together per bar; ``qualified_note_rate`` is the share of notes of at least
+    a quarter; ``polyphony`` counts the pitches sounding at once; ``in_scale_rate`` is the share
+    of notes in C major / A minor (the data's keys); ``tonal_distance`` is averaged over the six
+    pairs of voices. With ``reference_histogram``, ``pch_distance`` is the pitch-class
+    histogram's distance to it. ``diversity`` compares random pairs of excerpts.
+
+    Notebook: 07_gan_pianoroll
+    """
+    rolls = gan.to_rolls(classes)  # (count, voices, steps, 88)
+    merged = rolls.any(axis=1)
+    scores = {
+        "empty_bar_rate": np.mean([metrics.empty_bar_rate(voice, STEPS_PER_BAR) for roll in rolls for voice in roll]),
+        "used_pitch_classes": np.nanmean([metrics.used_pitch_classes(m, STEPS_PER_BAR) for m in merged]),
+        "qualified_note_rate": metrics.qualified_note_rate(_notes_roll(rolls), QUALIFIED_STEPS),
+        "polyphony": metrics.polyphony(merged.reshape(-1, merged.shape[-1])),
+        "in_scale_rate": metrics.in_scale_rate(rolls.reshape(-1, *rolls.shape[-2:])),
+        "tonal_distance": np.nanmean(
+            [metrics.tonal_distance(r[a], r[b], STEPS_PER_BAR) for r in rolls for a, b in combinations(range(4), 2)]
+        ),
+        "diversity": metrics.diversity(merged) if len(merged) > 1 else float("nan"),
+    }
+    histogram = metrics.pitch_class_histogram(merged.reshape(-1, merged.shape[-1]))
+    if reference_histogram is not None:
+        scores["pch_distance"] = metrics.histogram_distance(histogram, reference_histogram) if histogram.sum() else 1.0
+    return {name: float(value) for name, value in scores.items()}
+
+
+def _notes_roll(rolls: np.ndarray) -> np.ndarray:
+    """All voices of all excerpts one after another in time, with a silent step between excerpts,
+    so that every note of every voice is a separate run of one key."""
+    count, voices, steps, keys = rolls.shape
+    padded = np.zeros((count * voices, steps + 1, keys), dtype=bool)
+    padded[:, :steps] = rolls.reshape(count * voices, steps, keys)
+    return padded.reshape(-1, keys)
+
+
+def close_enough(value: float, target: float, relative: float = 0.15, absolute_below: float = 0.1) -> bool:
+    """The course's target: within 15% of the data's value, or 0.05 absolute when the data's value is below 0.1.
+
+    Notebook: 07_gan_pianoroll
+    """
+    if target < absolute_below:
+        return abs(value - target) <= 0.05
+    return abs(value - target) <= relative * abs(target)
+
+
+def alarms(generated: dict[str, float], real: dict[str, float]) -> list[str]:
+    """Flags for mode collapse and silence, each with a one-line suggestion.
+
+    Notebook: 07_gan_pianoroll
+    """
+    found = []
+    if generated["diversity"] < 0.5 * real["diversity"]:
+        found.append(
+            f"mode collapse: diversity {generated['diversity']:.2f} against the data's {real['diversity']:.2f}. "
+            "Try the WGAN-GP loss, more critic steps per generator step, or a lower learning rate."
+        )
+    if generated["empty_bar_rate"] > real["empty_bar_rate"] + 0.3 or generated["polyphony"] < 1.5:
+        found.append(
+            f"silence: {generated['empty_bar_rate']:.0%} of voice-bars are empty (data {real['empty_bar_rate']:.0%}). "
+            "Train longer, or check that real excerpts and generated ones use the same encoding."
+        )
+    return found
+
+
+class GanMonitor(keras.callbacks.Callback):
+    """Every epoch (``steps_per_epoch`` generator steps in ``fit``), score ``samples`` generated
+    excerpts against the real ones and keep the history; ``on_update(monitor)`` can redraw a plot.
+
+    Notebook: 07_gan_pianoroll
+    """
+
+    def __init__(
+        self,
+        real_classes: np.ndarray,
+        samples: int = 256,
+        on_update: Callable[[GanMonitor], None] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.real_histogram = metrics.pitch_class_histogram(gan.to_rolls(real_classes).any(axis=1).reshape(-1, 88))
+        pick = np.random.default_rng(seed).choice(len(real_classes), min(samples, len(real_classes)), replace=False)
+        self.real = excerpt_metrics(real_classes[pick], self.real_histogram)
+        self.samples, self.on_update, self.seed = samples, on_update, seed
+        self.history: list[dict[str, float]] = []
+        self.flags: list[str] = []
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        classes = gan.binarize(self.model.sample(self.samples, seed=self.seed + 1))
+        scores = excerpt_metrics(classes, self.real_histogram)
+        scores.update(
+            step=float((epoch + 1) * (self.params or {}).get("steps", 0)),
+            seconds=time.perf_counter() - self.started,
+            **{k: float(v) for k, v in (logs or {}).items()},
+        )
+        self.history.append(scores)
+        self.flags = alarms(scores, self.real)
+        if self.on_update:
+            self.on_update(self)
+
+    def table(self) -> str:
+        """The latest scores beside the data's, with a mark where the course's target is met."""
+        latest = self.history[-1] if self.history else {}
+        lines = [f"{'metric':<22}{'generated':>10}{'data':>8}  within target"]
+        for name in (*MAIN_METRICS, "diversity", "pch_distance"):
+            if name in latest:
+                real = self.real.get(name, 0.0)
+                mark = ("yes" if close_enough(latest[name], real) else "no") if name in MAIN_METRICS else ""
+                lines.append(f"{name:<22}{latest[name]:10.3f}{real:8.3f}  {mark}")
+        return "\n".join(lines + [f"flag: {flag}" for flag in self.flags])

@@ -1,0 +1,106 @@
+"""Piano-roll music metrics on lopsided cases that the known buggy implementations get wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib import metrics
+
+C4, CS4, G4, C5 = 60, 61, 67, 72
+LOWEST = 21
+
+
+def roll_with(notes, steps=16, keys=88):
+    """``notes``: (pitch, start, end) triples on a 16-step roll of 4 bars of 4 steps."""
+    roll = np.zeros((steps, keys), dtype=bool)
+    for pitch, start, end in notes:
+        roll[start:end, pitch - LOWEST] = True
+    return roll
+
+
+def test_one_of_four_bars_filled_is_three_quarters_empty():
+    roll = roll_with([(C4, 4, 6)])  # bar 2 only
+    assert metrics.empty_bar_rate(roll, 4) == 0.75  # an inverted rate would say 0.25
+    assert metrics.empty_bar_rate(np.zeros((16, 88)), 4) == 1.0
+    assert metrics.empty_bar_rate(roll_with([(C4, 0, 16)]), 4) == 0.0
+
+
+def test_pitch_classes_fold_octaves_and_separate_neighbours():
+    assert metrics.used_pitch_classes(roll_with([(C4, 0, 2), (CS4, 2, 4)]), 4) == 2.0  # C + C#
+    assert metrics.used_pitch_classes(roll_with([(C4, 0, 2), (C5, 2, 4)]), 4) == 1.0  # C4 + C5
+    # bar 1 uses C, C#, G; bar 3 uses C; empty bars are not averaged in
+    roll = roll_with([(C4, 0, 1), (CS4, 1, 2), (G4, 2, 3), (C5, 8, 9)])
+    assert metrics.used_pitch_classes(roll, 4) == 2.0
+
+
+def test_a_note_across_a_bar_line_is_one_qualified_note():
+    roll = roll_with([(C4, 2, 6), (G4, 8, 10)])  # C4 crosses from bar 1 into bar 2 (4 steps); G4 lasts 2
+    assert metrics.qualified_note_rate(roll) == 0.5
+    assert metrics.qualified_note_rate(roll, min_steps=2) == 1.0
+    assert np.isnan(metrics.qualified_note_rate(np.zeros((4, 88))))
+
+
+def test_polyphony_counts_keys_over_sounding_steps_and_merges_tracks():
+    roll = roll_with([(C4, 0, 4), (G4, 0, 2)])  # 2, 2, 1, 1 notes, then silence
+    assert metrics.polyphony(roll) == 1.5
+    tracks = np.stack([roll_with([(C4, 0, 4)]), roll_with([(C4, 0, 4), (G4, 0, 4)])])
+    assert metrics.polyphony(tracks) == 2.0  # the shared C4 sounds once
+
+
+def test_in_scale_rate_counts_notes_not_steps():
+    roll = roll_with([(C4, 0, 12), (CS4, 12, 13)])  # a long C and a short C#
+    assert metrics.in_scale_rate(roll) == 0.5
+    assert metrics.in_scale_rate(roll, tonic=1) == 1.0  # in C# major both fit: C is its leading note (B#)
+    assert metrics.in_scale_rate(roll_with([(C4, 0, 2), (C5, 4, 6), (G4, 8, 9)])) == 1.0
+
+
+def test_tonal_distance_is_octave_blind_and_closer_for_a_fifth_than_a_tritone():
+    c_major = roll_with([(C4, 0, 4), (64, 0, 4), (G4, 0, 4)])
+    c_major_up = roll_with([(C5, 0, 4), (76, 0, 4), (79, 0, 4)])
+    assert metrics.tonal_distance(c_major, c_major_up, 4) == pytest.approx(0.0, abs=1e-12)
+    g_major = roll_with([(67, 0, 4), (71, 0, 4), (74, 0, 4)])
+    f_sharp_major = roll_with([(66, 0, 4), (70, 0, 4), (73, 0, 4)])
+    assert metrics.tonal_distance(c_major, g_major, 4) < metrics.tonal_distance(c_major, f_sharp_major, 4)
+    assert np.isnan(metrics.tonal_distance(c_major, np.zeros_like(c_major), 4))  # no bar where both sound
+
+
+def test_histogram_distance_and_diversity_have_known_values():
+    assert metrics.histogram_distance([1, 0, 0], [0, 0, 2]) == 1.0
+    assert metrics.histogram_distance([1, 1], [3, 3]) == 0.0
+    same = np.stack([roll_with([(C4, 0, 4)])] * 5)
+    assert metrics.diversity(same) == 0.0
+    disjoint = np.stack([roll_with([(C4, 0, 4)]), roll_with([(G4, 0, 4)])])
+    assert metrics.diversity(disjoint) == 1.0
+
+
+def test_no_metric_changes_its_input():
+    rng = np.random.default_rng(0)
+    tracks = rng.random((4, 16, 88)) < 0.05
+    before = tracks.copy()
+    metrics.empty_bar_rate(tracks[0], 4)
+    metrics.used_pitch_classes(tracks[0], 4)
+    metrics.qualified_note_rate(tracks[0])
+    metrics.polyphony(tracks)
+    metrics.in_scale_rate(tracks)
+    metrics.tonal_distance(tracks[0], tracks[1], 4)
+    metrics.diversity(tracks)
+    metrics.pitch_class_histogram(tracks[0])
+    assert (tracks == before).all()
+
+
+def test_pitch_classes_agree_with_muspy_where_it_is_installed():
+    muspy = pytest.importorskip("muspy")
+    roll = roll_with([(C4, 0, 2), (CS4, 2, 4), (C5, 4, 6), (G4, 6, 8)])
+    music = muspy.from_pianoroll_representation(
+        np.pad(roll, ((0, 0), (LOWEST, 128 - 88 - LOWEST))).astype(np.uint8) * 64, resolution=1, encode_velocity=True
+    )
+    assert muspy.n_pitch_classes_used(music) == 3
+    assert metrics.used_pitch_classes(roll, 16) == 3.0
+    # 4 beats of 4 steps, the middle two empty; notes end inside their beat (muspy counts a note's end beat)
+    gappy = roll_with([(C4, 0, 3), (G4, 12, 15)])
+    music = muspy.from_pianoroll_representation(
+        np.pad(gappy, ((0, 0), (LOWEST, 128 - 88 - LOWEST))).astype(np.uint8) * 64, resolution=4, encode_velocity=True
+    )
+    assert muspy.empty_beat_rate(music) == pytest.approx(0.5)
+    assert metrics.empty_bar_rate(gappy, 4) == pytest.approx(0.5)
