@@ -98,7 +98,7 @@ def to_rolls(classes: np.ndarray) -> np.ndarray:
     return rolls
 
 
-def make_generator(latent: int = 64, width: int = 256) -> keras.Model:
+def make_generator(latent: int = 64, width: int = 128) -> keras.Model:
     """Latent vector -> softmax over pitch-or-rest for each step and voice.
 
     A dense layer makes one vector per beat, transposed convolutions double the time
@@ -120,14 +120,14 @@ def make_generator(latent: int = 64, width: int = 256) -> keras.Model:
     return keras.Model(z, layers.Softmax(axis=-1)(x), name="generator")
 
 
-def make_critic(width: int = 256) -> keras.Model:
+def make_critic(width: int = 128) -> keras.Model:
     """An excerpt ``(steps, voices, classes)`` -> one score (a logit for the DCGAN loss).
 
     Notebook: 07_gan_pianoroll
     """
     excerpt = keras.Input((STEPS, VOICES, CLASSES), name="excerpt")
     x = layers.Reshape((STEPS, VOICES * CLASSES))(excerpt)
-    x = layers.Conv1D(width // 2, 3, padding="same")(x)
+    x = layers.Conv1D(width // 2, 3, padding="same")(x)  # the widest input: keep this layer narrow
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv1D(width, 4, strides=STEPS_PER_BEAT, padding="same")(x)
     x = layers.LeakyReLU(0.2)(x)

@@ -96,7 +96,7 @@ def save_atomically(model: keras.Model, path: str | Path, include_optimizer: boo
     ``include_optimizer=False`` saves the architecture and weights only (a third of the size
     with Adam): what a finished model needs, not a checkpoint.
     """
-    if not include_optimizer and model.optimizer is not None:
+    if not include_optimizer and getattr(model, "optimizer", None) is not None:
         bare = model.__class__.from_config(model.get_config())  # uncompiled (clone_model would keep compile)
         bare.set_weights(model.get_weights())
         model = bare
