@@ -6,7 +6,7 @@ data verify         check the bundled data files against their checksums
 notebooks build     regenerate notebooks/ from solutions/
 notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
 notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
-train NAME          train melody, chorale or chorale-made into output/train/NAME (resumes if stopped)
+train NAME          train melody, chorale, chorale-made (resumes if stopped) or gan into output/train/NAME
 generate NAME       write MIDI, WAV and a piano-roll PNG from a trained or pretrained model
 """
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
 
     train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
-    train.add_argument("name", choices=MODELS)
+    train.add_argument("name", choices=[*MODELS, "gan"])
     train.add_argument("--data", choices=SOURCES, help="chorales (music21) or jsb (default: chorales for melody)")
     train.add_argument("--epochs", type=int, help="at most this many epochs (default 100 melody, 200 chorale)")
     train.add_argument("--minutes", type=float, default=9.0, help="stop after the epoch that passes this time")
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--limit", type=int, help="train on the first N training pieces only (a smoke test)")
     train.add_argument("--publish", action="store_true", help="copy the result into data/pretrained/ when done")
     generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
-    generate.add_argument("name", choices=MODELS)
+    generate.add_argument("name", choices=[*MODELS, "gan"])
     generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
     generate.add_argument("--bars", type=int, default=16, help="bars of 4/4 to add after the primer (default 16)")
     generate.add_argument("--temperature", type=float, default=1.0)
@@ -107,7 +107,12 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib import pretrained, recipes
 
     command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
-    recipes.train(args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, print, command)
+    if args.name == "gan":
+        from course_lib import gan_recipe
+
+        gan_recipe.train(args.out, args.minutes, args.limit, print, command)
+    else:
+        recipes.train(args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, print, command)
     if args.publish:
         for path in pretrained.publish(args.name, args.out / args.name):
             print(f"published {path}")
@@ -128,15 +133,22 @@ def _generate(args: argparse.Namespace) -> int:
         card = json.loads(args.model.with_suffix(".json").read_text())
     else:
         model, card = pretrained.load(args.name), pretrained.card(args.name)
-    data = recipes.load_data(args.name, card["data"])
-    primer = recipes.primer(args.name, data, beats=4, piece=args.primer)
     started = time.perf_counter()
-    piece = recipes.generate(
-        args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
-    )
+    if args.name == "gan":
+        from course_lib import gan_recipe
+
+        piece = gan_recipe.generate(model, count=max(1, args.bars // 2), seed=args.seed)
+    else:
+        data = recipes.load_data(args.name, card["data"])
+        primer = recipes.primer(args.name, data, beats=4, piece=args.primer)
+        piece = recipes.generate(
+            args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
+        )
     seconds = time.perf_counter() - started
     stem = args.out / f"{args.name}-seed{args.seed}"
     title = f"{args.name}, temperature {args.temperature}, seed {args.seed} (first bar: the primer)"
+    if args.name == "gan":
+        title = f"gan: {max(1, args.bars // 2)} generated two-bar excerpts, seed {args.seed}"
     for path in recipes.write_outputs(piece, stem, title):
         print(f"wrote {path}")
     print(f"{args.bars} bars generated in {seconds:.1f} s")

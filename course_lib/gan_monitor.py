@@ -47,11 +47,11 @@ def excerpt_metrics(classes: np.ndarray, reference_histogram: np.ndarray | None 
     merged = rolls.any(axis=1)
     scores = {
         "empty_bar_rate": np.mean([metrics.empty_bar_rate(voice, STEPS_PER_BAR) for roll in rolls for voice in roll]),
-        "used_pitch_classes": np.nanmean([metrics.used_pitch_classes(m, STEPS_PER_BAR) for m in merged]),
+        "used_pitch_classes": _mean([metrics.used_pitch_classes(m, STEPS_PER_BAR) for m in merged]),
         "qualified_note_rate": metrics.qualified_note_rate(_notes_roll(rolls), QUALIFIED_STEPS),
         "polyphony": metrics.polyphony(merged.reshape(-1, merged.shape[-1])),
         "in_scale_rate": metrics.in_scale_rate(rolls.reshape(-1, *rolls.shape[-2:])),
-        "tonal_distance": np.nanmean(
+        "tonal_distance": _mean(
             [metrics.tonal_distance(r[a], r[b], STEPS_PER_BAR) for r in rolls for a, b in combinations(range(4), 2)]
         ),
         "diversity": metrics.diversity(merged) if len(merged) > 1 else float("nan"),
@@ -60,6 +60,12 @@ def excerpt_metrics(classes: np.ndarray, reference_histogram: np.ndarray | None 
     if reference_histogram is not None:
         scores["pch_distance"] = metrics.histogram_distance(histogram, reference_histogram) if histogram.sum() else 1.0
     return {name: float(value) for name, value in scores.items()}
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the values that are not NaN; NaN (without a warning) when there are none."""
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def _notes_roll(rolls: np.ndarray) -> np.ndarray:
@@ -146,3 +152,22 @@ class GanMonitor(keras.callbacks.Callback):
                 mark = ("yes" if close_enough(latest[name], real) else "no") if name in MAIN_METRICS else ""
                 lines.append(f"{name:<22}{latest[name]:10.3f}{real:8.3f}  {mark}")
         return "\n".join(lines + [f"flag: {flag}" for flag in self.flags])
+
+
+def plot_history(monitor: GanMonitor, names: tuple[str, ...] = MAIN_METRICS, axes=None):
+    """One small panel per metric: generated excerpts over training steps, the data's value dashed.
+
+    Notebook: 07_gan_pianoroll
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.4), layout="constrained")
+    steps = [h["step"] for h in monitor.history]
+    for ax, name in zip(np.atleast_1d(axes), names, strict=True):
+        ax.plot(steps, [h[name] for h in monitor.history], "o-", markersize=3, label="generated")
+        ax.axhline(monitor.real[name], color="0.3", linestyle="--", linewidth=1, label="data")
+        ax.set_title(name.replace("_", " "), fontsize="medium")
+        ax.set_xlabel("generator step")
+    np.atleast_1d(axes)[0].legend(fontsize="small")
+    return axes

@@ -19,6 +19,7 @@ from course_lib.datasets import DATA_DIR, DataError
 from course_lib.recipes import MODELS, sha256_of_file
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
+SHIPPED = (*MODELS, "gan")
 
 
 def available() -> list[str]:
@@ -26,7 +27,7 @@ def available() -> list[str]:
 
     Notebook: 05_lstm_melody
     """
-    return [name for name in MODELS if (PRETRAINED_DIR / f"{name}.json").exists()]
+    return [name for name in SHIPPED if (PRETRAINED_DIR / f"{name}.json").exists()]
 
 
 def card(name: str) -> dict:

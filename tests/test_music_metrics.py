@@ -104,3 +104,16 @@ def test_pitch_classes_agree_with_muspy_where_it_is_installed():
     )
     assert muspy.empty_beat_rate(music) == pytest.approx(0.5)
     assert metrics.empty_bar_rate(gappy, 4) == pytest.approx(0.5)
+
+
+def test_scale_consistency_finds_the_best_key_and_roll_metrics_count_in_beats():
+    from course_lib.evaluation import roll_metrics, scale_consistency
+
+    g_major = [67, 69, 71, 72, 74, 76, 78]  # G major's seven notes: F# is out of C major
+    roll = roll_with([(p, i, i + 1) for i, p in enumerate(g_major)])
+    assert metrics.in_scale_rate(roll) == pytest.approx(6 / 7)
+    assert scale_consistency(roll) == 1.0
+    # the same half note at 1 and at 4 steps per beat is qualified (a beat or longer) in both
+    coarse, fine = roll_with([(C4, 0, 2)], steps=8), roll_with([(C4, 0, 8)], steps=32)
+    assert roll_metrics([coarse], 1)["qualified_note_rate"] == roll_metrics([fine], 4)["qualified_note_rate"] == 1.0
+    assert roll_metrics([coarse], 1)["empty_bar_rate"] == roll_metrics([fine], 4)["empty_bar_rate"] == 0.5
