@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _progress(line: str) -> None:
+    print(line, flush=True)  # shown at once, also when the output goes to a file
+
+
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib import pretrained, recipes
 
@@ -110,9 +114,9 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     if args.name == "gan":
         from course_lib import gan_recipe
 
-        gan_recipe.train(args.out, args.minutes, args.limit, print, command)
+        gan_recipe.train(args.out, args.minutes, args.limit, _progress, command)
     else:
-        recipes.train(args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, print, command)
+        recipes.train(args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, _progress, command)
     if args.publish:
         for path in pretrained.publish(args.name, args.out / args.name):
             print(f"published {path}")

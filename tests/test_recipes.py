@@ -116,3 +116,14 @@ def test_each_shipped_model_scores_what_its_card_says(name):
     assert card["data_sha256"] == recipes.sha256_of_file(recipes.data_file(card["data"]))
     scores = recipes.evaluate(name, pretrained.load(name), data, "valid")
     assert scores["nll"] == pytest.approx(card["valid"]["nll"], abs=1e-3)
+
+
+def test_the_shipped_generator_scores_what_its_card_says():
+    from course_lib import gan, gan_monitor, gan_recipe
+
+    card = pretrained.card("gan")
+    assert card["data_sha256"] == recipes.sha256_of_file(recipes.data_file("chorales"))
+    monitor = gan_monitor.GanMonitor(gan.load_excerpts("train"))
+    scores = gan_recipe.score(pretrained.load("gan"), monitor)
+    for name in gan_monitor.MAIN_METRICS:
+        assert scores[name] == pytest.approx(card["generated"][name], abs=1e-3)
