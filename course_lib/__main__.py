@@ -133,8 +133,12 @@ def _generate(args: argparse.Namespace) -> int:
 
         import course_lib.models  # noqa: F401  (custom layers)
 
+        card_path = args.model.with_suffix(".json")
+        if not args.model.exists() or (args.name != "gan" and not card_path.exists()):
+            print(f"error: {args.model} and its card {card_path.name} (written beside it by 'train') are needed")
+            return 2
         model = keras.models.load_model(args.model, compile=False, safe_mode=True)
-        card = json.loads(args.model.with_suffix(".json").read_text())
+        card = json.loads(card_path.read_text()) if card_path.exists() else {}
     else:
         model, card = pretrained.load(args.name), pretrained.card(args.name)
     started = time.perf_counter()
@@ -144,6 +148,9 @@ def _generate(args: argparse.Namespace) -> int:
         piece = gan_recipe.generate(model, count=max(1, args.bars // 2), seed=args.seed)
     else:
         data = recipes.load_data(args.name, card["data"])
+        if not 0 <= args.primer < len(data.valid):
+            print(f"error: --primer must be 0..{len(data.valid) - 1} (a validation piece)")
+            return 2
         primer = recipes.primer(args.name, data, beats=4, piece=args.primer)
         piece = recipes.generate(
             args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
@@ -155,7 +162,7 @@ def _generate(args: argparse.Namespace) -> int:
         title = f"gan: {max(1, args.bars // 2)} generated two-bar excerpts, seed {args.seed}"
     for path in recipes.write_outputs(piece, stem, title):
         print(f"wrote {path}")
-    print(f"{args.bars} bars generated in {seconds:.1f} s")
+    print(f"{piece.end / 4:.0f} bars in all, generated in {seconds:.1f} s")
     return 0
 
 

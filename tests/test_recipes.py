@@ -127,3 +127,13 @@ def test_the_shipped_generator_scores_what_its_card_says():
     scores = gan_recipe.score(pretrained.load("gan"), monitor)
     for name in gan_monitor.MAIN_METRICS:
         assert scores[name] == pytest.approx(card["generated"][name], abs=1e-3)
+
+
+def test_generate_gan_and_clear_errors_for_bad_arguments(tmp_path, capsys):
+    out = tmp_path / "gen"
+    assert main(["generate", "gan", "--bars", "4", "--seed", "3", "--out", str(out)]) == 0
+    piece = read_midi(out / "gan-seed3.mid")
+    assert piece.end == pytest.approx(16.0, abs=0.01) and sorted({n.voice for n in piece.notes}) == [0, 1, 2, 3]
+    assert main(["generate", "melody", "--model", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
+    assert main(["generate", "melody", "--primer", "9999", "--out", str(out)]) == 2
+    assert "--primer must be" in capsys.readouterr().out
