@@ -106,6 +106,8 @@ class Stepper:
         if self.kind == "melody":
             return model.get_layer("logits")(output), h, c
         if self.kind == "pianoroll":
+            if any(layer.name == "deep_output" for layer in model.layers):
+                output = model.get_layer("deep_output")(output)
             return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
         return tf.concat([output, inputs], axis=-1), h, c  # MADE: the context for the frame's keys
 

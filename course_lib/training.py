@@ -241,6 +241,7 @@ def train_frame_model(
     batch_size: int = 8,
     learning_rate: float = 2e-3,
     transpose: int = 0,
+    averaging: float | None = None,
     **loop_options,
 ) -> dict[str, list[float]]:
     """Fit a piano-roll LSTM or LSTM-MADE on whole pieces with early stopping on the validation NLL.
@@ -249,11 +250,16 @@ def train_frame_model(
     a random number of semitones in ``-transpose..transpose`` each epoch (data augmentation;
     notes pushed off the keyboard are dropped). ``loop_options`` go to
     :func:`fit_with_early_stopping` (``patience``, ``time_limit``, ``seed``, ``on_epoch``,
-    ``checkpoints``, ...). Returns the history, with ``loss`` in nats per training frame.
+    ``checkpoints``, ...). ``averaging`` (e.g. 0.99) validates, keeps and returns an exponential
+    moving average of the weights instead of the latest ones (Polyak averaging), which smooths
+    out the noise of the last steps. Returns the history, with ``loss`` in nats per training frame.
 
     Notebook: 06_lstm_chorales
     """
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=frame_loss)
+    optimizer = keras.optimizers.Adam(
+        learning_rate, clipnorm=5.0, use_ema=averaging is not None, ema_momentum=averaging or 0.99
+    )
+    model.compile(optimizer=optimizer, loss=frame_loss)
 
     def train_epoch(rng: np.random.Generator) -> float:
         total, frames = 0.0, 0.0
@@ -264,7 +270,37 @@ def train_frame_model(
             frames += weights.sum()
         return total / frames
 
-    return fit_with_early_stopping(model, train_epoch, lambda: evaluate_frames(model, valid), epochs, **loop_options)
+    def validate() -> dict[str, float]:
+        return evaluate_frames(model, valid)
+
+    if averaging is not None:
+        train_epoch, validate = with_averaged_weights(model, train_epoch, validate)
+    return fit_with_early_stopping(model, train_epoch, validate, epochs, **loop_options)
+
+
+def with_averaged_weights(model: keras.Model, train_epoch: Callable, validate: Callable) -> tuple[Callable, Callable]:
+    """Training and validation steps for a model whose optimizer keeps moving averages (``use_ema``).
+
+    Validation puts the averaged weights into the model, so the loop scores, checkpoints and
+    keeps them; the next epoch trains on from the training weights again.
+
+    Notebook: 06_lstm_chorales
+    """
+    held: list[np.ndarray] = []
+
+    def averaged_validate() -> dict[str, float]:
+        held[:] = [v.numpy() for v in model.trainable_variables]
+        averages = model.optimizer._model_variables_moving_average
+        for variable, average in zip(model.trainable_variables, averages, strict=True):
+            variable.assign(average)
+        return validate()
+
+    def training_epoch(rng: np.random.Generator) -> float:
+        for variable, value in zip(model.trainable_variables, held, strict=False):
+            variable.assign(value)
+        return train_epoch(rng)
+
+    return training_epoch, averaged_validate
 
 
 def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = 256) -> dict[str, float]:

@@ -99,3 +99,17 @@ def test_polyphony_and_note_lengths_on_a_lopsided_roll():
     assert notes_per_frame(roll).tolist() == [1, 2, 2, 1, 1, 2]
     assert notes_per_frame(np.zeros((2, 4))).size == 0
     assert sorted(note_lengths(roll).tolist()) == [1, 3, 5]
+
+
+def test_weight_averaging_keeps_the_averaged_weights_that_scored_best():
+    from course_lib.models import pianoroll_lstm
+    from course_lib.training import evaluate_frames, train_frame_model
+
+    jsb = load_jsb()
+    model = pianoroll_lstm(units=16, deep=8)
+    history = train_frame_model(model, jsb.train[:6], jsb.valid[:3], epochs=3, averaging=0.9, patience=50)
+    # the returned weights are the averaged ones that scored best, not the last training weights
+    assert evaluate_frames(model, jsb.valid[:3])["nll"] == pytest.approx(min(history["val_nll"]), rel=1e-6)
+    assert int(np.argmin(history["val_nll"])) == 2  # still improving: the last epoch's averages are kept
+    averages = model.optimizer._model_variables_moving_average
+    assert all(np.allclose(v.numpy(), a.numpy()) for v, a in zip(model.trainable_variables, averages, strict=True))

@@ -78,9 +78,10 @@ def test_melody_stepper_matches_the_full_sequence_model():
         np.testing.assert_allclose(logits, full[t], atol=1e-5)
 
 
-def test_pianoroll_stepper_matches_the_full_sequence_model():
+@pytest.mark.parametrize("deep", [0, 5])
+def test_pianoroll_stepper_matches_the_full_sequence_model(deep):
     keras.utils.set_random_seed(2)
-    model = pianoroll_lstm(keys=10, units=6)
+    model = pianoroll_lstm(keys=10, units=6, deep=deep)
     frames = (np.random.default_rng(0).random((1, 6, 10)) < 0.3).astype("float32")
     full = np.asarray(model(frames))[0]
     stepper = Stepper(model)
