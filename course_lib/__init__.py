@@ -2,8 +2,10 @@
 
 Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audio`` (with the
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
-``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``exercises`` and the
-``checks`` / ``checks_rnn`` hints for the exercises.
+``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``models``, ``training``,
+``sampling``, ``recipes`` (what ``python -m course_lib train`` runs), ``pretrained``,
+``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``exercises`` and the
+``checks`` / ``checks_rnn`` / ``checks_lstm`` / ``checks_gan`` hints for the exercises.
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported).
