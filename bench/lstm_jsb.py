@@ -37,22 +37,21 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (quiets TensorFlow before it loads)
-    from course_lib.datasets import load_jsb
-    from course_lib.models import lstm_made, pianoroll_lstm
-    from course_lib.training import evaluate_frames, save_atomically, train_frame_model
+    from course_lib import recipes
+    from course_lib.training import evaluate_frames, save_atomically
 
-    jsb = load_jsb()
-    builders = {"pianoroll_lstm": lambda: pianoroll_lstm(input_dropout=0.2), "lstm_made": lambda: lstm_made()}
+    jsb = recipes.load_data("chorale", "jsb")
+    recipe_names = {"pianoroll_lstm": "chorale", "lstm_made": "chorale-made"}  # the same recipes as the CLI
     results = {}
-    for name, build in builders.items():
+    for name, recipe in recipe_names.items():
         if args.only and name != args.only:
             continue
-        model = build()
+        model = recipes.build(recipe, jsb)
         started = time.perf_counter()
-        history = train_frame_model(
+        history = recipes.fit(
+            recipe,
             model,
-            list(jsb.train),
-            list(jsb.valid),
+            jsb,
             time_limit=args.minutes * 60 - 60,  # the last epoch and the evaluation fit in the last minute
             on_epoch=lambda epoch, s, name=name: print(
                 f"{name} epoch {epoch + 1:3d}  train {s['loss']:.3f}  valid {s['val_nll']:.3f}  {s['seconds']:5.0f} s",
@@ -62,7 +61,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         test = evaluate_frames(model, list(jsb.test))
         valid = evaluate_frames(model, list(jsb.valid))
-        path = save_atomically(model, args.out / f"{name}.keras")
+        path = save_atomically(model, args.out / f"{name}.keras", include_optimizer=False)
         results[name] = {
             "test_nll": round(test["nll"], 4),
             "valid_nll": round(valid["nll"], 4),

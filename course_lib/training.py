@@ -144,9 +144,14 @@ class Checkpoints:
     def restore(self, model: keras.Model) -> tuple[dict, list[np.ndarray]]:
         """Load the latest epoch into ``model`` (optimizer included); returns the state and the best weights."""
         model.optimizer.build(model.trainable_variables)
-        model.load_weights(self.best)
-        best_weights = model.get_weights()
-        model.load_weights(self.last)
+        try:
+            model.load_weights(self.best)
+            best_weights = model.get_weights()
+            model.load_weights(self.last)
+        except ValueError as error:
+            raise ValueError(
+                f"{self.folder} holds a checkpoint of a different model; delete it or train into another folder"
+            ) from error
         return json.loads(self.state.read_text()), best_weights
 
 

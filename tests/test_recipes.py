@@ -137,3 +137,13 @@ def test_generate_gan_and_clear_errors_for_bad_arguments(tmp_path, capsys):
     assert main(["generate", "melody", "--model", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
     assert main(["generate", "melody", "--primer", "9999", "--out", str(out)]) == 2
     assert "--primer must be" in capsys.readouterr().out
+
+
+def test_resuming_into_a_different_model_says_so(tmp_path):
+    checkpoints = Checkpoints(tmp_path / "run")
+    tiny_melody_run(1, checkpoints)
+    other = melody_lstm(6, embedding=4, units=12)
+    rng = np.random.default_rng(0)
+    windows = rng.integers(0, 6, size=(8, 9)).astype("int32")
+    with pytest.raises(ValueError, match="checkpoint of a different model"):
+        train_token_model(other, windows, windows, 2, checkpoints=checkpoints)
