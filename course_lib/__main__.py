@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sha256 {datasets.build_jsb(args.mat_file)}")
         else:
             from course_lib import pretrained
-            from course_lib.recipes import sha256_of_file
+            from course_lib.datasets import sha256_of
 
             datasets.load_chorale_list()
             datasets.load_jsb()
             for name in pretrained.available():
-                if sha256_of_file(pretrained.PRETRAINED_DIR / f"{name}.keras") != pretrained.card(name)["model_sha256"]:
+                if sha256_of(pretrained.PRETRAINED_DIR / f"{name}.keras") != pretrained.card(name)["model_sha256"]:
                     raise datasets.DataError(f"data/pretrained/{name}.keras does not match its card")
             print(f"data files and {len(pretrained.available())} pretrained models match their checksums")
         return 0

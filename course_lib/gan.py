@@ -137,6 +137,31 @@ def make_critic(width: int = 128) -> keras.Model:
     return keras.Model(excerpt, layers.Dense(1)(x), name="critic")
 
 
+def sample(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` excerpts from a generator as softmax outputs ``(count, steps, voices, classes)``, seeded.
+
+    Notebook: 07_gan_pianoroll
+    """
+    z = np.random.default_rng(seed).normal(size=(count, generator.input_shape[-1])).astype("float32")
+    return np.asarray(generator(z, training=False))
+
+
+def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
+    """Mean over the batch of ``(||grad critic(x)|| - 1)^2`` at ``x = real + alpha (fake - real)``.
+
+    The norm runs over ``axes``: all axes but the batch (WGAN-GP, Gulrajani et al. 2017).
+
+    Notebook: 07_gan_pianoroll
+    """
+    mixed = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = critic(mixed)
+    gradients = tape.gradient(scores, mixed)
+    norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
 class PianoRollGAN(keras.Model):
     """Generator and critic trained against each other by ``fit`` on batches of real excerpts.
 
@@ -175,24 +200,12 @@ class PianoRollGAN(keras.Model):
 
     def sample(self, count: int, seed: int = 0) -> np.ndarray:
         """``count`` generated excerpts as softmax outputs ``(count, steps, voices, classes)``."""
-        z = np.random.default_rng(seed).normal(size=(count, self.latent)).astype("float32")
-        return np.asarray(self.generator(z, training=False))
+        return sample(self.generator, count, seed)
 
     def gradient_penalty(self, real, fake):
-        """Mean of ``(||grad D(x)|| - 1)^2`` at random points ``x`` between real and fake excerpts.
-
-        The interpolation weight is drawn uniformly per example; the norm runs over all axes
-        but the batch.
-        """
-        shape = ops.shape(real)
-        alpha = keras.random.uniform((shape[0], 1, 1, 1), seed=self.seeds)
-        mixed = real + alpha * (fake - real)
-        with tf.GradientTape() as tape:
-            tape.watch(mixed)
-            scores = self.critic(mixed, training=True)
-        gradients = tape.gradient(scores, mixed)
-        norms = ops.sqrt(ops.sum(ops.square(gradients), axis=(1, 2, 3)) + 1e-12)
-        return ops.mean(ops.square(norms - 1.0))
+        """:func:`gradient_penalty` at points drawn uniformly between real and fake excerpts."""
+        alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seeds)
+        return gradient_penalty(lambda x: self.critic(x, training=True), real, fake, alpha)
 
     def _critic_loss(self, real, fake):
         real_scores, fake_scores = self.critic(real, training=True), self.critic(fake, training=True)

@@ -24,8 +24,7 @@ def score(generator: keras.Model, monitor: gan_monitor.GanMonitor) -> dict[str, 
 
     Notebook: 07_gan_pianoroll
     """
-    z = np.random.default_rng(SCORE_SEED).normal(size=(SCORE_SAMPLES, generator.input_shape[-1])).astype("float32")
-    classes = gan.binarize(np.asarray(generator(z, training=False)))
+    classes = gan.binarize(gan.sample(generator, SCORE_SAMPLES, SCORE_SEED))
     return gan_monitor.excerpt_metrics(classes, monitor.real_histogram)
 
 
@@ -56,7 +55,6 @@ def train(
 
     Notebook: 07_gan_pianoroll
     """
-    from course_lib.recipes import sha256_of_file
     from course_lib.training import save_atomically, write_text_atomically
 
     real = gan.load_excerpts("train")[:limit]
@@ -80,7 +78,7 @@ def train(
         "command": command,
         "data": "chorales",
         "data_file": datasets.CHORALES_FILE.name,
-        "data_sha256": sha256_of_file(datasets.CHORALES_FILE),
+        "data_sha256": datasets.sha256_of(datasets.CHORALES_FILE),
         "training_excerpts": len(real),
         "generator_steps": int(model.generator_optimizer.iterations.numpy()),
         "train_seconds": round(monitor.history[-1]["seconds"], 1),
@@ -92,7 +90,7 @@ def train(
         "params": model.generator.count_params(),
         "date": datetime.date.today().isoformat(),
         "size_bytes": path.stat().st_size,
-        "model_sha256": sha256_of_file(path),
+        "model_sha256": datasets.sha256_of(path),
         "keras": keras.__version__,
     }
     write_text_atomically(folder / "gan.json", json.dumps(card, indent=2) + "\n")
@@ -127,5 +125,4 @@ def generate(generator: keras.Model, count: int = 4, seed: int = 0, mode: str = 
 
     Notebook: 07_gan_pianoroll
     """
-    z = np.random.default_rng(seed).normal(size=(count, generator.input_shape[-1])).astype("float32")
-    return excerpts_to_piece(gan.binarize(np.asarray(generator(z, training=False)), mode, seed))
+    return excerpts_to_piece(gan.binarize(gan.sample(generator, count, seed), mode, seed))

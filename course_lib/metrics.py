@@ -61,8 +61,7 @@ def pitch_class_histogram(roll: np.ndarray, lowest: int = 21) -> np.ndarray:
 
     Notebook: 06_lstm_chorales
     """
-    per_key = np.asarray(roll, dtype=bool).reshape(-1, np.shape(roll)[-1]).sum(axis=0)
-    counts = np.bincount((lowest + np.arange(len(per_key))) % 12, weights=per_key, minlength=12)
+    counts = chroma(np.asarray(roll, dtype=bool).reshape(-1, np.shape(roll)[-1]), lowest)
     total = counts.sum()
     return counts / total if total else counts
 

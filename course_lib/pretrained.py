@@ -15,8 +15,8 @@ from pathlib import Path
 
 import keras
 
-from course_lib.datasets import DATA_DIR, DataError
-from course_lib.recipes import MODELS, sha256_of_file
+from course_lib.datasets import DATA_DIR, DataError, sha256_of
+from course_lib.recipes import MODELS
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 SHIPPED = (*MODELS, "gan")
@@ -51,7 +51,7 @@ def load(name: str) -> keras.Model:
 
     info = card(name)
     path = PRETRAINED_DIR / f"{name}.keras"
-    if not path.exists() or sha256_of_file(path) != info["model_sha256"]:
+    if not path.exists() or sha256_of(path) != info["model_sha256"]:
         raise DataError(f"{path} is missing or does not match its card; restore it (git) or retrain: {info['command']}")
     return keras.models.load_model(path, compile=False, safe_mode=True)
 

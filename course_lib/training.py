@@ -120,8 +120,8 @@ class Checkpoints:
     """A training run's folder: ``last.keras`` (model and optimizer after the latest epoch),
     ``best.keras`` (the best validation score so far) and ``state.json`` (history, counters).
 
-    Each file is replaced atomically; ``state.json`` is written last, so a run stopped at any
-    moment resumes from a consistent epoch.
+    Each file is replaced atomically and ``state.json`` is written last: a run stopped at any
+    moment resumes from whole files, at worst with the model one epoch ahead of its history.
 
     Notebook: 06_lstm_chorales
     """
@@ -230,7 +230,7 @@ def fit_with_early_stopping(
                 model.optimizer.learning_rate = float(model.optimizer.learning_rate) / 2
         done = waited >= patience or (time_limit is not None and history["seconds"][-1] > time_limit)
         if checkpoints is not None:
-            state = {"history": history, "best": best, "waited": waited, "done": done, "epochs": epochs}
+            state = {"history": history, "best": best, "waited": waited, "done": done}
             checkpoints.save(model, state, improved)
         if on_epoch:
             on_epoch(epoch, {k: v[-1] for k, v in history.items()})

@@ -98,18 +98,12 @@ def test_close_enough_is_relative_above_0_1_and_absolute_below():
 
 
 def test_gan_checks_accept_correct_and_name_planted_bugs(capsys):
-    def penalty(critic, real, fake, alpha, axes=(1, 2, 3), at_fake=False):
-        mixed = fake if at_fake else real + alpha * (fake - real)
-        with tf.GradientTape() as tape:
-            tape.watch(mixed)
-            scores = critic(mixed)
-        norms = tf.sqrt(tf.reduce_sum(tape.gradient(scores, mixed) ** 2, axis=axes) + 1e-12)
-        return tf.reduce_mean((norms - 1.0) ** 2)
-
-    checks_gan.check_gradient_penalty(penalty)
+    checks_gan.check_gradient_penalty(gan.gradient_penalty)
     checks_gan.check_empty_bar_rate(metrics.empty_bar_rate)
     assert "gradient_penalty: correct" in capsys.readouterr().out
     with pytest.raises(ExerciseError, match="every axis but the batch"):
-        checks_gan.check_gradient_penalty(lambda c, r, f, a: penalty(c, r, f, a, axes=(3,)))
+        checks_gan.check_gradient_penalty(lambda c, r, f, a: gan.gradient_penalty(c, r, f, a, axes=(3,)))
+    with pytest.raises(ExerciseError, match="at the fake excerpts only"):
+        checks_gan.check_gradient_penalty(lambda c, r, f, a: gan.gradient_penalty(c, r, f, 1.0))
     with pytest.raises(ExerciseError, match="non-empty"):
         checks_gan.check_empty_bar_rate(lambda roll, n: 1.0 - metrics.empty_bar_rate(roll, n))

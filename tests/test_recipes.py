@@ -10,7 +10,7 @@ import pytest
 
 from course_lib import pretrained, recipes
 from course_lib.__main__ import main
-from course_lib.datasets import DataError, load_chorale_list, split_by_tune, tune_of
+from course_lib.datasets import DataError, load_chorale_list, sha256_of, split_by_tune, tune_of
 from course_lib.midi import read_midi
 from course_lib.models import melody_lstm
 from course_lib.notes import Note, Piece
@@ -85,7 +85,7 @@ def test_train_then_generate_from_the_command_line(tmp_path, capsys):
     card = json.loads((out / "melody" / "melody.json").read_text())
     assert card["epochs"] == 1 and card["training_pieces"] == 4 and card["data"] == "chorales"
     assert card["command"].endswith("train melody --limit 4 --epochs 1 --out " + str(out))
-    assert card["model_sha256"] == recipes.sha256_of_file(out / "melody" / "melody.keras")
+    assert card["model_sha256"] == sha256_of(out / "melody" / "melody.keras")
     model = str(out / "melody" / "melody.keras")
     assert main(["generate", "melody", "--model", model, "--bars", "2", "--out", str(tmp_path / "gen")]) == 0
     stem = tmp_path / "gen" / "melody-seed0"
@@ -113,7 +113,7 @@ def test_a_damaged_pretrained_model_is_refused(tmp_path, monkeypatch):
 def test_each_shipped_model_scores_what_its_card_says(name):
     card = pretrained.card(name)
     data = recipes.load_data(name, card["data"])
-    assert card["data_sha256"] == recipes.sha256_of_file(recipes.data_file(card["data"]))
+    assert card["data_sha256"] == sha256_of(recipes.data_file(card["data"]))
     scores = recipes.evaluate(name, pretrained.load(name), data, "valid")
     assert scores["nll"] == pytest.approx(card["valid"]["nll"], abs=1e-3)
 
@@ -122,7 +122,7 @@ def test_the_shipped_generator_scores_what_its_card_says():
     from course_lib import gan, gan_monitor, gan_recipe
 
     card = pretrained.card("gan")
-    assert card["data_sha256"] == recipes.sha256_of_file(recipes.data_file("chorales"))
+    assert card["data_sha256"] == sha256_of(recipes.data_file("chorales"))
     monitor = gan_monitor.GanMonitor(gan.load_excerpts("train"))
     scores = gan_recipe.score(pretrained.load("gan"), monitor)
     for name in gan_monitor.MAIN_METRICS:
