@@ -147,3 +147,16 @@ def test_resuming_into_a_different_model_says_so(tmp_path):
     windows = rng.integers(0, 6, size=(8, 9)).astype("int32")
     with pytest.raises(ValueError, match="checkpoint of a different model"):
         train_token_model(other, windows, windows, 2, checkpoints=checkpoints)
+
+
+@pytest.mark.parametrize("name", ["chorale", "chorale-made"])
+def test_each_frame_recipe_trains_with_its_own_optimiser_settings(name):
+    from course_lib.datasets import Splits, load_jsb
+    from course_lib.models import lstm_made, pianoroll_lstm
+
+    jsb = load_jsb()
+    model = pianoroll_lstm(units=8) if name == "chorale" else lstm_made(units=8, hidden=16)
+    recipes.fit(name, model, Splits(jsb.train[:2], jsb.valid[:2], []), epochs=1)
+    settings = recipes.FRAME_SETTINGS[name]
+    assert float(model.optimizer.learning_rate) == pytest.approx(settings["learning_rate"])
+    assert model.optimizer.use_ema == ("averaging" in settings)
