@@ -156,7 +156,7 @@ def build(name: str, data) -> keras.Model:
 
 
 def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_options) -> dict[str, list[float]]:
-    """Train ``model`` with the recipe's settings; ``loop_options`` go to the training loop.
+    """Train ``model`` with the recipe's settings; ``loop_options`` go to the training loop (and override them).
 
     Notebook: 05_lstm_melody
     """
@@ -166,7 +166,7 @@ def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_o
         train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
         return training.train_token_model(model, train, valid, epochs or 100, **loop_options)
     return training.train_frame_model(
-        model, list(data.train), list(data.valid), epochs or 200, **FRAME_SETTINGS[name], **loop_options
+        model, list(data.train), list(data.valid), epochs or 200, **{**FRAME_SETTINGS[name], **loop_options}
     )
 
 

@@ -160,3 +160,14 @@ def test_each_frame_recipe_trains_with_its_own_optimiser_settings(name):
     settings = recipes.FRAME_SETTINGS[name]
     assert float(model.optimizer.learning_rate) == pytest.approx(settings["learning_rate"])
     assert model.optimizer.use_ema == ("averaging" in settings)
+
+
+def test_a_caller_can_override_a_recipe_setting():
+    from course_lib.datasets import Splits, load_jsb
+    from course_lib.models import pianoroll_lstm
+
+    jsb = load_jsb()
+    model = pianoroll_lstm(units=8)
+    recipes.fit("chorale", model, Splits(jsb.train[:2], jsb.valid[:2], []), epochs=1, learning_rate=1e-3)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert model.optimizer.use_ema  # the other setting is still the recipe's
