@@ -134,11 +134,14 @@ class Checkpoints:
         """True when a run can resume from this folder."""
         return self.state.exists() and self.last.exists() and self.best.exists()
 
-    def save(self, model: keras.Model, state: dict, improved: bool) -> None:
-        """Record one finished epoch."""
+    def save(self, model: keras.Model, state: dict, improved: bool, best_weights: list[np.ndarray]) -> None:
+        """Record one finished epoch: ``model`` as it trains on, and ``best_weights`` if they improved."""
         save_atomically(model, self.last)
         if improved or not self.best.exists():
+            current = model.get_weights()
+            model.set_weights(best_weights)
             save_atomically(model, self.best)
+            model.set_weights(current)
         write_text_atomically(self.state, json.dumps(state, indent=1) + "\n")
 
     def restore(self, model: keras.Model) -> tuple[dict, list[np.ndarray]]:
@@ -186,6 +189,7 @@ def fit_with_early_stopping(
     seed: int = 0,
     on_epoch: Callable[[int, dict], None] | None = None,
     checkpoints: Checkpoints | None = None,
+    scored_weights: Callable[[], list[np.ndarray]] | None = None,
 ) -> dict[str, list[float]]:
     """The training loop shared by the course's models, for a compiled ``model``.
 
@@ -195,6 +199,8 @@ def fit_with_early_stopping(
     ``patience`` such epochs, or once ``time_limit`` seconds have passed, training stops and
     the best weights are restored. With ``checkpoints``, every epoch is saved and a run
     whose folder already holds a checkpoint continues where it stopped (same shuffling).
+    ``scored_weights()`` gives the weights ``validate`` scored when they are not the model's
+    own (weight averaging); those are the ones kept as the best.
 
     Returns the history: ``loss``, ``val_nll``, ``val_accuracy``, ``learning_rate``, ``seconds``.
 
@@ -223,7 +229,7 @@ def fit_with_early_stopping(
             history[key].append(float(value))
         improved = scores["nll"] < best
         if improved:
-            best, best_weights, waited = scores["nll"], model.get_weights(), 0
+            best, best_weights, waited = scores["nll"], (scored_weights or model.get_weights)(), 0
         else:
             waited += 1
             if waited % lr_patience == 0:
@@ -231,7 +237,7 @@ def fit_with_early_stopping(
         done = waited >= patience or (time_limit is not None and history["seconds"][-1] > time_limit)
         if checkpoints is not None:
             state = {"history": history, "best": best, "waited": waited, "done": done}
-            checkpoints.save(model, state, improved)
+            checkpoints.save(model, state, improved, best_weights)
         if on_epoch:
             on_epoch(epoch, {k: v[-1] for k, v in history.items()})
     model.set_weights(best_weights)
@@ -279,33 +285,33 @@ def train_frame_model(
         return evaluate_frames(model, valid)
 
     if averaging is not None:
-        train_epoch, validate = with_averaged_weights(model, train_epoch, validate)
+        validate, loop_options["scored_weights"] = with_averaged_weights(model, validate)
     return fit_with_early_stopping(model, train_epoch, validate, epochs, **loop_options)
 
 
-def with_averaged_weights(model: keras.Model, train_epoch: Callable, validate: Callable) -> tuple[Callable, Callable]:
-    """Training and validation steps for a model whose optimizer keeps moving averages (``use_ema``).
+def with_averaged_weights(model: keras.Model, validate: Callable) -> tuple[Callable, Callable]:
+    """Validation of the averaged weights of a model whose optimizer keeps moving averages (``use_ema``).
 
-    Validation puts the averaged weights into the model, so the loop scores, checkpoints and
-    keeps them; the next epoch trains on from the training weights again.
+    Returns ``(averaged_validate, scored_weights)``: the first scores the averages and puts the
+    training weights back (training, and a checkpoint's ``last.keras``, go on from those); the
+    second gives the averaged weights it scored, for the loop to keep as the best.
 
     Notebook: 06_lstm_chorales
     """
-    held: list[np.ndarray] = []
+    scored: list[np.ndarray] = []
 
     def averaged_validate() -> dict[str, float]:
-        held[:] = [v.numpy() for v in model.trainable_variables]
+        training = [v.numpy() for v in model.trainable_variables]
         averages = model.optimizer._model_variables_moving_average
         for variable, average in zip(model.trainable_variables, averages, strict=True):
             variable.assign(average)
-        return validate()
-
-    def training_epoch(rng: np.random.Generator) -> float:
-        for variable, value in zip(model.trainable_variables, held, strict=False):
+        scores = validate()
+        scored[:] = model.get_weights()
+        for variable, value in zip(model.trainable_variables, training, strict=True):
             variable.assign(value)
-        return train_epoch(rng)
+        return scores
 
-    return training_epoch, averaged_validate
+    return averaged_validate, lambda: scored
 
 
 def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = 256) -> dict[str, float]:

@@ -171,3 +171,27 @@ def test_a_caller_can_override_a_recipe_setting():
     recipes.fit("chorale", model, Splits(jsb.train[:2], jsb.valid[:2], []), epochs=1, learning_rate=1e-3)
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
     assert model.optimizer.use_ema  # the other setting is still the recipe's
+
+
+def tiny_averaged_run(epochs, checkpoints=None):
+    from course_lib.datasets import load_jsb
+    from course_lib.models import pianoroll_lstm
+    from course_lib.training import train_frame_model
+
+    jsb = load_jsb()
+    keras.utils.set_random_seed(0)
+    model = pianoroll_lstm(units=8, deep=8)
+    history = train_frame_model(
+        model, jsb.train[:4], jsb.valid[:2], epochs, averaging=0.9, checkpoints=checkpoints, patience=50
+    )
+    return model, history
+
+
+def test_a_resumed_averaged_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    whole, whole_history = tiny_averaged_run(4)
+    checkpoints = Checkpoints(tmp_path / "run")
+    tiny_averaged_run(2, checkpoints)  # "interrupted" after 2 epochs: it must resume from the training weights
+    resumed, resumed_history = tiny_averaged_run(4, checkpoints)
+    np.testing.assert_allclose(resumed_history["val_nll"], whole_history["val_nll"], rtol=1e-4)
+    for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
