@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -36,7 +37,7 @@ VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 JSB_LOWEST = 21  # column 0 of the JSB rolls is MIDI 21 (A0)
 
 
-class DataError(RuntimeError):
+class DataError(CourseError, RuntimeError):
     """A bundled data file is missing or does not match its recorded checksum."""
 
 

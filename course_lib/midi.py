@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap, as_notes
 
 PathOrBytes = str | os.PathLike | bytes | bytearray
@@ -26,7 +27,7 @@ META_TIME_SIGNATURE = 0x58
 META_END_OF_TRACK = 0x2F
 
 
-class MidiError(ValueError):
+class MidiError(CourseError, ValueError):
     """A MIDI file that cannot be read; the message names the problem and the byte offset.
 
     Notebook: 01_midi_bytes
