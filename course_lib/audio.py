@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from course_lib.errors import TooLargeError, human_size
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, as_piece
 from course_lib.soundfont import render_soundfont, soundfont_available
@@ -27,6 +28,7 @@ SAMPLE_RATE = 22_050
 ATTACK_SECONDS = 0.005
 RELEASE_SECONDS = 0.04
 END_FADE_SECONDS = 0.02
+MAX_SECONDS = 30 * 60.0  # longer music is refused: 30 minutes is already 40 million samples
 # Relative amplitudes of harmonics 1..4 per voice: soprano brightest, bass roundest,
 # so that the voices of a chorale stay apart to the ear.
 VOICE_TIMBRES = (
@@ -54,25 +56,32 @@ def synthesize(
     tail_seconds: float = 0.3,
     renderer: str = "auto",
     instrument: str | int = "piano",
+    max_seconds: float = MAX_SECONDS,
 ) -> np.ndarray:
     """Render music as a mono float32 waveform in ``[-1, 1]``.
 
     ``music`` is a :class:`Piece`, a list of notes, or a piano roll (``(time, pitch)`` or
     ``(voice, time, pitch)``, read with ``steps_per_beat`` and ``lowest``). ``tempo`` is a
     :class:`TempoMap` or beats per minute; by default the piece's own, else 120. Silence gives
-    zeros (never a division by zero); the loudest peak is scaled to 0.8.
+    zeros (never a division by zero); the loudest peak is scaled to 0.8. Drum voices are left out.
 
     ``renderer`` is ``"numpy"`` (the additive synthesiser), ``"soundfont"`` (needs
     :func:`~course_lib.soundfont.soundfont_available`; ``instrument`` picks the sound) or
-    ``"auto"``: the SoundFont when it is there, else NumPy.
+    ``"auto"``: the SoundFont when it is there, else NumPy. Music longer than ``max_seconds``
+    raises :class:`~course_lib.errors.TooLargeError` before anything is allocated.
 
     Notebook: 00_setup_check
     """
     if renderer not in RENDERERS:
         raise ValueError(f"renderer must be one of {RENDERERS}, not {renderer!r}")
     piece = as_piece(music, steps_per_beat, lowest, tempo)
-    spans = [(piece.tempo.seconds(n.start), piece.tempo.seconds(n.end), n) for n in piece.notes]
+    spans = [(piece.tempo.seconds(n.start), piece.tempo.seconds(n.end), n) for n in piece.pitched_notes]
     total = max((end for _, end, _ in spans), default=0.0) + tail_seconds
+    if total > max_seconds:
+        raise TooLargeError(
+            f"this music lasts {_duration_text(total)}, which would need {human_size(total * sample_rate * 8)} of "
+            f"samples; synthesize renders at most {_duration_text(max_seconds)}: cut the piece or pass max_seconds=..."
+        )
     if renderer == "soundfont" or (renderer == "auto" and spans and soundfont_available()):
         out = render_soundfont(spans, total, sample_rate, instrument)
     else:
@@ -86,6 +95,12 @@ def synthesize(
     if peak > 0:
         out *= 0.8 / peak
     return out.astype(np.float32)
+
+
+def _duration_text(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} hours"
+    return f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 def _add_note(out: np.ndarray, start: float, end: float, note: Note, sample_rate: int) -> None:

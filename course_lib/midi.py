@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,9 @@ CHANNEL_DATA_BYTES = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0
 META_TEMPO = 0x51
 META_TIME_SIGNATURE = 0x58
 META_END_OF_TRACK = 0x2F
+DRUM_CHANNEL = 9  # channel 10 as musicians count: General MIDI's percussion
+MAX_DELTA = 0x0FFFFFFF  # the largest delta time a variable-length number holds
+MAX_TIME_SIGNATURE_DENOMINATOR_LOG = 6  # up to /64; a byte of 2 ** 255 is a corrupt file
 
 
 class MidiError(CourseError, ValueError):
@@ -218,12 +221,16 @@ def parse_track(body: bytes, base_offset: int = 0) -> list[MidiEvent]:
     return events
 
 
-def pair_notes(events: Iterable[MidiEvent], ticks_per_beat: int, voice: int = 0) -> list[Note]:
+def pair_notes(
+    events: Iterable[MidiEvent], ticks_per_beat: int, voice: int = 0, channels: Container[int] | None = None
+) -> list[Note]:
     """Turn note-on / note-off events into :class:`Note` objects (times in beats).
 
     A note-on with velocity 0 is a note-off. A note-on for a pitch already sounding on the
     same channel ends the old note first (a re-attack). Note-offs with no note-on are ignored;
-    notes never closed end at the track's last event.
+    notes never closed end at the track's last event. A zero-length note (on and off at the
+    same tick) is dropped: it has no duration to hear or draw. ``channels`` (0-based), if
+    given, keeps only the notes of those channels.
 
     Notebook: 01_midi_bytes
     """
@@ -241,6 +248,8 @@ def pair_notes(events: Iterable[MidiEvent], ticks_per_beat: int, voice: int = 0)
         if event.kind != "channel" or event.status & 0xF0 not in (0x80, 0x90):
             continue
         channel, pitch, velocity = event.status & 0x0F, event.data[0], event.data[1]
+        if channels is not None and channel not in channels:
+            continue
         key = (channel, pitch)
         is_on = event.status & 0xF0 == 0x90 and velocity > 0
         if key in sounding:
@@ -258,11 +267,29 @@ def _read_bytes(source: PathOrBytes) -> bytes:
     return Path(source).read_bytes()
 
 
+def note_channels(events: Iterable[MidiEvent]) -> list[int]:
+    """The channels (0-based) on which a track plays notes, ascending.
+
+    Notebook: 01_midi_bytes
+    """
+    return sorted({e.status & 0x0F for e in events if e.kind == "channel" and e.status & 0xE0 == 0x80})
+
+
+def _time_signature(data: bytes) -> tuple[int, int] | None:
+    """A time-signature meta event's ``(numerator, denominator)``, or None if it makes no sense (0/4, x/2^99)."""
+    if len(data) < 2 or data[0] == 0 or data[1] > MAX_TIME_SIGNATURE_DENOMINATOR_LOG:
+        return None
+    return data[0], 2 ** data[1]
+
+
 def read_midi(source: PathOrBytes) -> Piece:
     """Read a Standard MIDI File (format 0 or 1) from a path or bytes into a :class:`Piece`.
 
-    Each track with notes becomes a voice (numbered from 0 in file order); tempo and
-    time-signature meta events from any track are kept (the first time signature wins).
+    Each channel of each track that plays notes becomes a voice, numbered from 0 in file order
+    (so a format-0 file with 14 channels in its one track has 14 voices). Voices on channel 10
+    (General MIDI drums) are listed in ``piece.drum_voices``; piano rolls leave them out unless
+    asked. Tempo and time-signature meta events from any track are kept (the first sensible time
+    signature wins; 0/4 or a denominator beyond 64 is ignored). Zero-length notes are dropped.
 
     Notebook: 01_midi_bytes
     """
@@ -273,6 +300,7 @@ def read_midi(source: PathOrBytes) -> Piece:
     if not tracks:
         raise MidiError("no track chunks (MTrk) in the file", 14)
     notes: list[Note] = []
+    drum_voices: list[int] = []
     tempo_changes: list[tuple[float, float]] = []
     time_signature: tuple[int, int] | None = None
     voice = 0
@@ -285,25 +313,55 @@ def read_midi(source: PathOrBytes) -> Piece:
                 microseconds = int.from_bytes(event.data, "big")
                 if microseconds > 0:
                     tempo_changes.append((event.tick / header.ticks_per_beat, 60_000_000 / microseconds))
-            elif event.status == META_TIME_SIGNATURE and len(event.data) >= 2 and time_signature is None:
-                time_signature = (event.data[0], 2 ** event.data[1])
-        track_notes = pair_notes(events, header.ticks_per_beat, voice)
-        if track_notes:
-            notes.extend(track_notes)
-            voice += 1
+            elif event.status == META_TIME_SIGNATURE and time_signature is None:
+                time_signature = _time_signature(event.data)
+        for channel in note_channels(events):
+            channel_notes = pair_notes(events, header.ticks_per_beat, voice, channels=(channel,))
+            if channel_notes:
+                notes.extend(channel_notes)
+                if channel == DRUM_CHANNEL:
+                    drum_voices.append(voice)
+                voice += 1
     tempo = TempoMap(tuple(dict(tempo_changes).items())) if tempo_changes else TempoMap()
-    return Piece(sorted(notes), tempo, time_signature or (4, 4))
+    return Piece(sorted(notes), tempo, time_signature or (4, 4), drum_voices=tuple(drum_voices))
 
 
 def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
-    """Encode ``(tick, order, message)`` events as an MTrk chunk with an end-of-track."""
+    """Encode ``(tick, order, message)`` events as an MTrk chunk with an end-of-track.
+
+    A gap longer than a delta time can hold is bridged by empty text events (``FF 01 00``),
+    which readers ignore, so any tick is reachable.
+    """
     body = bytearray()
     last_tick = 0
     for tick, _, message in sorted(events):
-        body += encode_variable_length(tick - last_tick) + message
+        delta = tick - last_tick
+        while delta > MAX_DELTA:
+            body += encode_variable_length(MAX_DELTA) + b"\xff\x01\x00"
+            delta -= MAX_DELTA
+        body += encode_variable_length(delta) + message
         last_tick = tick
     body += b"\x00\xff\x2f\x00"
     return b"MTrk" + struct.pack(">I", len(body)) + bytes(body)
+
+
+def voice_channels(voices: list[int], drum_voices: Container[int] = ()) -> dict[int, int]:
+    """The channel (0-based) each voice is written on: drums on 9, the others on 0..15 in turn, skipping 9.
+
+    With more than 15 pitched voices, channels are shared: each voice keeps its own track, so
+    reading the file gives the voices back; a player merely hears shared channels' settings.
+
+    Notebook: 01_midi_bytes
+    """
+    pitched = [c for c in range(16) if c != DRUM_CHANNEL]
+    out, index = {}, 0
+    for voice in voices:
+        if voice in drum_voices:
+            out[voice] = DRUM_CHANNEL
+        else:
+            out[voice] = pitched[index % len(pitched)]
+            index += 1
+    return out
 
 
 def write_midi(
@@ -313,28 +371,34 @@ def write_midi(
 ) -> bytes:
     """Write notes as a format-1 MIDI file: a tempo track, then one track per voice.
 
-    Voice ``v`` plays on channel ``v`` (skipping channel 10, the drums). Note times are
-    rounded to the tick grid. Returns the bytes, and writes them to ``path`` if given.
+    Voices play on channels 1, 2, ... (skipping channel 10, the drums, which carries the
+    piece's ``drum_voices``); beyond 15 voices channels are shared, one track per voice still.
+    Note times are rounded to the tick grid; a note shorter than a tick lasts one tick. Every
+    piece :func:`read_midi` returns can be written; a note outside MIDI's pitches 0..127 or
+    before beat 0 raises :class:`MidiError`. Returns the bytes, and writes them to ``path`` if given.
 
     Notebook: 01_midi_bytes
     """
     piece = music if isinstance(music, Piece) else Piece(as_notes(music))
     conductor: list[tuple[int, int, bytes]] = []
     numerator, denominator = piece.time_signature
-    log_denominator = max(denominator, 1).bit_length() - 1
-    conductor.append((0, 0, bytes([0xFF, 0x58, 4, numerator, log_denominator, 24, 8])))
+    if 1 <= numerator <= 255 and denominator >= 1 and denominator & (denominator - 1) == 0:
+        log_denominator = denominator.bit_length() - 1
+        conductor.append((0, 0, bytes([0xFF, 0x58, 4, numerator, log_denominator, 24, 8])))
     for beat, bpm in piece.tempo.changes:
-        microseconds = round(60_000_000 / bpm).to_bytes(3, "big")
+        microseconds = min(max(round(60_000_000 / bpm), 1), 0xFFFFFF).to_bytes(3, "big")
         conductor.append((round(beat * ticks_per_beat), 1, b"\xff\x51\x03" + microseconds))
     chunks = [_track_chunk(conductor)]
-    for index, voice in enumerate(piece.voices()):
-        channel = index if index < 9 else index + 1
-        if channel > 15:
-            raise ValueError("at most 15 voices fit in the MIDI channels")
+    voices = piece.voices()
+    channels = voice_channels(voices, getattr(piece, "drum_voices", ()))
+    for voice in voices:
+        channel = channels[voice]
         events = []
         for note in piece.voice(voice):
             if not 0 <= note.pitch <= 127:
-                raise ValueError(f"pitch {note.pitch} is outside MIDI's 0..127")
+                raise MidiError(f"pitch {note.pitch} is outside MIDI's 0..127: transpose or drop the note first")
+            if note.start < 0:
+                raise MidiError(f"a note starts at beat {note.start}, before the piece begins: shift the notes first")
             velocity = min(max(int(note.velocity), 1), 127)
             start = round(note.start * ticks_per_beat)
             end = max(round(note.end * ticks_per_beat), start + 1)

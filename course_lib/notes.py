@@ -98,6 +98,13 @@ class Piece:
     tempo: TempoMap = field(default_factory=TempoMap)
     time_signature: tuple[int, int] = (4, 4)
     pickup: float = 0.0  # beats before the first full bar (an anacrusis)
+    drum_voices: tuple[int, ...] = ()  # voices played on MIDI channel 10: unpitched percussion
+
+    @property
+    def pitched_notes(self) -> list[Note]:
+        """The notes that are not drum hits (what a piano roll shows)."""
+        drums = set(self.drum_voices)
+        return [n for n in self.notes if n.voice not in drums] if drums else list(self.notes)
 
     @property
     def end(self) -> float:
@@ -108,7 +115,7 @@ class Piece:
     def beats_per_bar(self) -> float:
         """Bar length in quarter-note beats (3/2 has 6, 6/8 has 3)."""
         numerator, denominator = self.time_signature
-        return numerator * 4.0 / denominator
+        return numerator * 4.0 / denominator if denominator > 0 else 0.0
 
     def voices(self) -> list[int]:
         """The voice numbers present, ascending."""

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from course_lib.errors import TooLargeError, human_size
 from course_lib.notes import Note, Piece, TempoMap, as_notes
 
 PIANO_LOWEST = 21  # A0
 PIANO_HIGHEST = 108  # C8
+MAX_ROLL_BYTES = 512 * 2**20  # a roll bigger than this is refused before it is allocated
 
 
 def to_pianoroll(
@@ -28,11 +31,14 @@ def to_pianoroll(
     n_steps: int | None = None,
     by_voice: bool = False,
     voices: Sequence[int] | None = None,
+    max_beats: float | None = None,
+    drums: bool = False,
 ) -> np.ndarray:
     """Rasterise notes onto a grid.
 
     Onsets and releases are rounded to the nearest step; a note shorter than half a step
-    still fills one step. Pitches outside ``lowest..highest`` are dropped.
+    still fills one step. Pitches outside ``lowest..highest`` are dropped, and so are a
+    :class:`Piece`'s drum voices unless ``drums`` is true.
 
     Parameters
     ----------
@@ -46,17 +52,28 @@ def to_pianoroll(
         If true, return ``(n_voices, n_steps, n_pitches)`` with one roll per voice.
     voices : sequence of int, optional
         With ``by_voice``, the voice numbers to give layers to, in order (default: those present).
+    max_beats : float, optional
+        Cut the music here: later notes are left out, longer ones shortened.
+
+    A roll larger than :data:`MAX_ROLL_BYTES` raises :class:`~course_lib.errors.TooLargeError`
+    before anything is allocated (an hours-long note would otherwise ask for gigabytes).
 
     Notebook: 02_representations
     """
     notes = as_notes(music)
+    if isinstance(music, Piece) and music.drum_voices and not drums:
+        notes = music.pitched_notes
+    if max_beats is not None:
+        notes = [replace(n, end=min(n.end, max_beats)) for n in notes if n.start < max_beats]
     if n_steps is None:
         n_steps = max((_step(n.end, steps_per_beat) for n in notes), default=0)
         n_steps = max(n_steps, max((_step(n.start, steps_per_beat) + 1 for n in notes), default=0))
     n_pitches = highest - lowest + 1
     layers = list(voices) if voices is not None else sorted({n.voice for n in notes})
     layer_of = {voice: i for i, voice in enumerate(layers)} if by_voice else {}
-    roll = np.zeros((len(layers) if by_voice else 1, n_steps, n_pitches), dtype=bool)
+    n_layers = len(layers) if by_voice else 1
+    check_roll_size(n_layers * n_steps * n_pitches, n_steps, steps_per_beat)
+    roll = np.zeros((n_layers, n_steps, n_pitches), dtype=bool)
     for note in notes:
         if not lowest <= note.pitch <= highest:
             continue
@@ -66,6 +83,19 @@ def to_pianoroll(
         end = max(_step(note.end, steps_per_beat), start + 1)
         roll[layer_of.get(note.voice, 0), start:end, note.pitch - lowest] = True
     return roll if by_voice else roll[0]
+
+
+def check_roll_size(n_bytes: int, n_steps: int, steps_per_beat: int) -> None:
+    """Raise :class:`~course_lib.errors.TooLargeError` if a roll of ``n_bytes`` is over :data:`MAX_ROLL_BYTES`.
+
+    Notebook: 02_representations
+    """
+    if n_bytes > MAX_ROLL_BYTES:
+        raise TooLargeError(
+            f"this music would need a {human_size(n_bytes)} piano roll ({n_steps:,} steps, "
+            f"{n_steps / steps_per_beat:,.0f} beats at {steps_per_beat} steps per beat; the limit is "
+            f"{human_size(MAX_ROLL_BYTES)}): pass max_beats=... to cut it, or a coarser grid"
+        )
 
 
 def _step(beat: float, steps_per_beat: int) -> int:
@@ -133,7 +163,7 @@ def as_piece(
     if isinstance(music, np.ndarray):
         piece = Piece(from_pianoroll(music, steps_per_beat, lowest))
     elif isinstance(music, Piece):
-        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup)
+        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup, music.drum_voices)
     else:
         piece = Piece(list(music))
     if tempo is not None:

@@ -14,6 +14,7 @@ from course_lib.pianoroll import PIANO_LOWEST, as_piece
 
 VOICE_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
+MAX_GRID_LINES = 2000
 
 
 def plot_pianoroll(
@@ -28,7 +29,8 @@ def plot_pianoroll(
 ):
     """Draw notes (or a roll) as coloured bars: time in beats across, pitch up.
 
-    Pitch ticks are named (C4, E4, ...), bar lines are solid and beat lines faint. A
+    Pitch ticks are named (C4, E4, ...), bar lines are solid and beat lines faint (left out
+    beyond :data:`MAX_GRID_LINES` of them, or when the bar length is 0). A
     :class:`Piece` supplies its own bar length and pickup. A roll of shape
     ``(time, pitch)`` or ``(voice, time, pitch)`` is read with ``steps_per_beat`` and ``lowest``.
 
@@ -41,7 +43,7 @@ def plot_pianoroll(
     from matplotlib.patches import Patch
 
     piece = as_piece(music, steps_per_beat, lowest)
-    notes = piece.notes
+    notes = piece.pitched_notes  # drum hits have no pitch to draw
     beats_per_bar = beats_per_bar if beats_per_bar is not None else piece.beats_per_bar
     pickup = pickup if pickup is not None else piece.pickup
     if ax is None:
@@ -58,10 +60,12 @@ def plot_pianoroll(
     end = max((n.end for n in notes), default=beats_per_bar)
     low = min((n.pitch for n in notes), default=60) - 2
     high = max((n.pitch for n in notes), default=72) + 2
-    for beat in np.arange(0, end + 1e-9, 1.0):
-        ax.axvline(beat, color="0.85", linewidth=0.5, zorder=0)
-    for bar in np.arange(pickup, end + 1e-9, beats_per_bar):
-        ax.axvline(bar, color="0.35", linewidth=1.0, zorder=0)
+    if end <= MAX_GRID_LINES:  # a line per beat; an hours-long piece would draw millions
+        for beat in np.arange(0, end + 1e-9, 1.0):
+            ax.axvline(beat, color="0.85", linewidth=0.5, zorder=0)
+    if 0 < beats_per_bar and (end - pickup) / beats_per_bar <= MAX_GRID_LINES:  # 0/4 has no bars
+        for bar in np.arange(pickup, end + 1e-9, beats_per_bar):
+            ax.axvline(bar, color="0.35", linewidth=1.0, zorder=0)
     ticks = [p for p in range(low, high + 1) if p % 12 in (0, 4, 7)]
     ax.set_yticks(ticks)
     ax.set_yticklabels([pitch_name(p) for p in ticks])
@@ -77,7 +81,7 @@ def plot_pianoroll(
             Patch(color=VOICE_COLOURS[v % len(VOICE_COLOURS)], label=names[i] if i < len(names) else f"voice {v}")
             for i, v in enumerate(voices)
         ]
-        ax.legend(handles=handles, loc="upper right", fontsize="small", ncol=len(handles))
+        ax.legend(handles=handles, loc="upper right", fontsize="small", ncol=min(len(handles), 8))
     return ax
 
 

@@ -124,7 +124,9 @@ class Player(anywidget.AnyWidget):
         piece = as_piece(music, **self.options)
         waveform = synthesize(piece, SAMPLE_RATE, **self.sound)
         png, x0, x1, end_beat = roll_picture(piece)
-        playable = Piece([n for n in piece.notes if 0 <= n.pitch <= 127], piece.tempo, piece.time_signature)
+        playable = Piece(
+            [n for n in piece.notes if 0 <= n.pitch <= 127], piece.tempo, piece.time_signature, 0.0, piece.drum_voices
+        )
         with self.hold_sync():
             self.piece = piece
             self.position = 0.0
