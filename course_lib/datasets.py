@@ -52,6 +52,7 @@ class Chorale(Piece):
     key: str = ""  # after transposition: "C major" or "A minor"
     original_key: str = ""
     transposition: int = 0  # semitones that were added to every pitch
+    fermatas: tuple[float, ...] = ()  # beats at which a soprano note with a fermata starts
     tempo: TempoMap = field(default_factory=lambda: TempoMap.constant(CHORALE_TEMPO_BPM))
 
 
@@ -77,7 +78,7 @@ def transposition_to_c(tonic_pitch_class: int, mode: str) -> int:
 
 def _parse_chorale(name: str) -> dict | None:
     """Parse one corpus chorale into arrays, or ``None`` if it is not four SATB voices."""
-    from music21 import corpus, meter, stream
+    from music21 import corpus, expressions, meter, stream
 
     score = corpus.parse(name)
     parts = {p.partName: p for p in score.parts}
@@ -92,9 +93,11 @@ def _parse_chorale(name: str) -> dict | None:
     signature = (signatures[0].numerator, signatures[0].denominator) if signatures else (4, 4)
     measures = list(parts["Soprano"].getElementsByClass(stream.Measure))
     pickup = float(measures[1].offset) if len(measures) > 1 and measures[0].number == 0 else 0.0
-    rows = []
+    rows, fermatas = [], []
     for voice, part_name in enumerate(VOICES):
         for element in parts[part_name].flatten().stripTies().notes:
+            if voice == 0 and any(isinstance(e, expressions.Fermata) for e in element.expressions):
+                fermatas.append(round(float(element.offset) * TICKS_PER_BEAT))
             start = round(float(element.offset) * TICKS_PER_BEAT)
             end = round(float(element.offset + element.quarterLength) * TICKS_PER_BEAT)
             if end <= start:
@@ -110,6 +113,7 @@ def _parse_chorale(name: str) -> dict | None:
         "transposition": shift,
         "time_signature": signature,
         "pickup_ticks": round(pickup * TICKS_PER_BEAT),
+        "fermata_ticks": sorted(set(fermatas)),
     }
 
 
@@ -144,6 +148,8 @@ def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
         "transpositions": np.array([c["transposition"] for c in parsed], dtype=np.int8),
         "time_signatures": np.array([c["time_signature"] for c in parsed], dtype=np.uint8),
         "pickup_ticks": np.array([c["pickup_ticks"] for c in parsed], dtype=np.uint16),
+        "fermata_offsets": np.cumsum([0] + [len(c["fermata_ticks"]) for c in parsed]).astype(np.int32),
+        "fermata_ticks": np.array([t for c in parsed for t in c["fermata_ticks"]], dtype=np.uint16),
         "ticks_per_beat": np.array(TICKS_PER_BEAT, dtype=np.uint16),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +165,8 @@ def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
         "skipped": len(names) - len(parsed),
         "source": f"music21 {music21.__version__} corpus, every bach/bwv* chorale file (BWV numbers in 'names')",
         "licence": "music21's corpus files are distributed with music21 (BSD); the chorales are public domain",
-        "transform": "four voices (SATB), ties merged, transposed to C major / A minor by music21's key analysis",
+        "transform": "four voices (SATB), ties merged, soprano fermatas kept, "
+        "transposed to C major / A minor by music21's key analysis",
         "command": "python -m course_lib data build",
     }
     path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
@@ -244,9 +251,11 @@ def load_chorale_list(path: Path = CHORALES_FILE) -> list[Chorale]:
     voice, pitch = a["voice"].tolist(), a["pitch"].tolist()
     starts, ends = starts.tolist(), ends.tolist()
     chorales = []
+    fermata_offsets, fermata_beats = a.get("fermata_offsets"), (a.get("fermata_ticks", np.empty(0)) / ticks).tolist()
     for i, name in enumerate(a["names"].tolist()):
         lo, hi = int(a["note_offsets"][i]), int(a["note_offsets"][i + 1])
         notes = [Note(starts[j], ends[j], pitch[j], 80, voice[j]) for j in range(lo, hi)]
+        fermatas = () if fermata_offsets is None else fermata_beats[fermata_offsets[i] : fermata_offsets[i + 1]]
         chorales.append(
             Chorale(
                 notes=notes,
@@ -256,6 +265,7 @@ def load_chorale_list(path: Path = CHORALES_FILE) -> list[Chorale]:
                 key=str(a["keys"][i]),
                 original_key=str(a["original_keys"][i]),
                 transposition=int(a["transpositions"][i]),
+                fermatas=tuple(fermatas),
             )
         )
     return chorales

@@ -1,0 +1,197 @@
+"""A voice-leading evaluator: Bach's rules counted on four voices, so Bach and a model compare alike.
+
+Everything is counted on the grid of a :class:`~course_lib.voices.Lines` (eighth notes) and
+given as a rate with its denominator, so a long piece and a short one weigh by what they hold:
+
+- **parallel fifths / octaves / unisons**, per 100 *voice-pair moves*. A move of a pair is a
+  step at which both voices sound before and after and at least one changes pitch; a parallel
+  is a move in which both voices change pitch in the same direction and the interval between
+  them is a perfect fifth (7 semitones up to octaves: 7, 19, 31), an octave (12, 24, ...) or a
+  unison (0) both before and after. All six pairs are counted. A fifth reached by contrary
+  motion is not a parallel.
+- **crossings**, per 100 adjacent-pair steps: a lower voice sounds above the voice above it.
+- **overlaps**, per 100 adjacent-pair moves: a voice moves past the note the neighbouring voice
+  has just left (the alto goes above where the soprano was).
+- **out of range**, per 100 notes: a note outside S C4-G5, A G3-D5, T C3-G4, B E2-C4.
+- **wide spacing**, per 100 steps of soprano-alto and alto-tenor: more than an octave apart.
+- **cadences at fermatas**, per 100 fermatas. A fermata ends its phrase on a *cadence* when the
+  chord sounding at the end of the fermata note is a root-position triad (all four voices sound;
+  the bass has the root; the third is present; no pitch class outside the triad) and the bass
+  reached that root from its previous note of another pitch class by a fourth or a fifth
+  (V-I, IV-I, I-V) or by a step (V6-I, IV-V, V-vi, the Phrygian iv6-V), not by a third.
+  A suspension that resolves during the fermata is fine (the end counts); an inversion, a
+  seventh chord, a missing third, or a bass that leaps a third onto the chord is not a
+  cadence. Bach's own chorales meet this at about 88% of their fermatas.
+
+Notebook: 09_four_voices
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import combinations
+
+import numpy as np
+
+from course_lib.voices import Lines
+
+RANGES = ((60, 79), (55, 74), (48, 67), (40, 60))  # S C4-G5, A G3-D5, T C3-G4, B E2-C4
+PAIRS = tuple(combinations(range(4), 2))  # (upper, lower): all six pairs
+ADJACENT = ((0, 1), (1, 2), (2, 3))
+UPPER_ADJACENT = ((0, 1), (1, 2))
+CADENCE_APPROACH = (1, 2, 5, 7, 10, 11)  # (root - previous bass) mod 12: a step or a fourth/fifth, not a third
+# figure: (count, denominator, scale): reported as scale * count / denominator
+FIGURES = {
+    "parallel_fifths": ("fifths", "pair_moves", 100),
+    "parallel_octaves": ("octaves", "pair_moves", 100),
+    "parallel_unisons": ("unisons", "pair_moves", 100),
+    "parallels": ("parallels", "pair_moves", 100),
+    "crossings": ("crossings", "adjacent_steps", 100),
+    "overlaps": ("overlaps", "adjacent_moves", 100),
+    "out_of_range": ("out_of_range", "notes", 100),
+    "wide_spacing": ("wide", "upper_steps", 100),
+    "cadences": ("cadences", "fermatas", 100),
+}
+
+
+def parallel_kind(before: tuple[int, int], after: tuple[int, int]) -> str | None:
+    """``"fifth"``, ``"octave"`` or ``"unison"`` if two voices move in parallel by that interval, else None.
+
+    ``before`` and ``after`` are the (upper, lower) MIDI pitches at two consecutive steps. Both
+    voices must change pitch, in the same direction, keeping a perfect interval.
+
+    Notebook: 09_four_voices
+    """
+    up_move, low_move = after[0] - before[0], after[1] - before[1]
+    if up_move == 0 or low_move == 0 or (up_move > 0) != (low_move > 0):
+        return None
+    first, second = abs(before[0] - before[1]), abs(after[0] - after[1])
+    if first == 0 and second == 0:
+        return "unison"
+    if first % 12 == 7 and second % 12 == 7:
+        return "fifth"
+    if first and second and first % 12 == 0 and second % 12 == 0:
+        return "octave"
+    return None
+
+
+def is_root_position_triad(chord: Iterable[int]) -> bool:
+    """True if the pitches form a major or minor triad with its root in the lowest voice (fifth optional).
+
+    Notebook: 09_four_voices
+    """
+    chord = [int(p) for p in chord]
+    if not chord or min(chord) < 0:
+        return False
+    root = min(chord) % 12
+    classes = {(p - root) % 12 for p in chord}
+    thirds = classes & {3, 4}
+    return len(thirds) == 1 and classes <= {0, 7} | thirds
+
+
+def cadence_at(pitches: np.ndarray, first: int, end: int | None = None) -> bool:
+    """True if the four voices make a cadence on the fermata note at steps ``first..end-1``.
+
+    The chord at the last step must be a root-position triad whose bass came by a step or a
+    fourth or fifth (see the module's definition).
+
+    Notebook: 09_four_voices
+    """
+    end = first + 1 if end is None else end
+    chord = pitches[end - 1]
+    if len(chord) < 4 or (chord < 0).any() or not is_root_position_triad(chord):
+        return False
+    bass = int(chord[3])
+    earlier = [int(p) for p in pitches[:first, 3][::-1] if p >= 0 and p % 12 != bass % 12]
+    if not earlier:
+        return False
+    return (bass - earlier[0]) % 12 in CADENCE_APPROACH
+
+
+def count(lines: Lines) -> dict[str, int]:
+    """The raw counts and their denominators for one piece (see :data:`FIGURES`).
+
+    Notebook: 09_four_voices
+    """
+    p = lines.pitches()
+    sounding = p >= 0
+    out = dict.fromkeys(
+        ["fifths", "octaves", "unisons", "parallels", "pair_moves", "crossings", "adjacent_steps", "overlaps"]
+        + ["adjacent_moves", "out_of_range", "notes", "wide", "upper_steps", "cadences", "fermatas"],
+        0,
+    )
+    both_before = sounding[:-1]
+    both_after = sounding[1:]
+    changed = p[1:] != p[:-1]
+    for upper, lower in PAIRS:
+        live = both_before[:, upper] & both_before[:, lower] & both_after[:, upper] & both_after[:, lower]
+        moves = np.flatnonzero(live & (changed[:, upper] | changed[:, lower]))
+        out["pair_moves"] += len(moves)
+        for t in moves:
+            kind = parallel_kind((p[t, upper], p[t, lower]), (p[t + 1, upper], p[t + 1, lower]))
+            if kind:
+                out[f"{kind}s"] += 1
+                out["parallels"] += 1
+        if (upper, lower) in ADJACENT:
+            both = sounding[:, upper] & sounding[:, lower]
+            out["adjacent_steps"] += int(both.sum())
+            out["crossings"] += int((both & (p[:, upper] < p[:, lower])).sum())
+            out["adjacent_moves"] += len(moves)
+            for t in moves:
+                low_past = changed[t, lower] and p[t + 1, lower] > p[t, upper]
+                up_past = changed[t, upper] and p[t + 1, upper] < p[t, lower]
+                out["overlaps"] += int(low_past or up_past)
+        if (upper, lower) in UPPER_ADJACENT:
+            both = sounding[:, upper] & sounding[:, lower]
+            out["upper_steps"] += int(both.sum())
+            out["wide"] += int((both & (p[:, upper] - p[:, lower] > 12)).sum())
+    onsets = lines.onsets()
+    for voice, (low, high) in enumerate(RANGES):
+        notes = p[onsets[:, voice], voice]
+        out["notes"] += len(notes)
+        out["out_of_range"] += int(((notes < low) | (notes > high)).sum())
+    for first, end in lines.fermata_spans():
+        out["fermatas"] += 1
+        out["cadences"] += int(cadence_at(p, first, end))
+    return out
+
+
+def rates(counts: dict[str, int]) -> dict[str, float]:
+    """Counts turned into the reported figures (per 100 moves, steps, notes or fermatas).
+
+    Notebook: 09_four_voices
+    """
+    return {
+        name: (scale * counts[numerator] / counts[denominator]) if counts[denominator] else float("nan")
+        for name, (numerator, denominator, scale) in FIGURES.items()
+    }
+
+
+def evaluate(pieces: Lines | Iterable[Lines]) -> dict[str, float]:
+    """Every figure of the evaluator over one piece or many (counts pooled, then divided).
+
+    Notebook: 09_four_voices
+    """
+    pieces = [pieces] if isinstance(pieces, Lines) else list(pieces)
+    total: dict[str, int] = {}
+    for piece in pieces:
+        for key, value in count(piece).items():
+            total[key] = total.get(key, 0) + value
+    return rates(total)
+
+
+def find_parallels(lines: Lines) -> list[tuple[int, int, int, str]]:
+    """Every parallel as ``(step, upper voice, lower voice, kind)``: the step is where the move ends.
+
+    Notebook: 09_four_voices
+    """
+    p = lines.pitches()
+    found = []
+    for t in range(1, lines.steps):
+        for upper, lower in PAIRS:
+            if min(p[t - 1, upper], p[t - 1, lower], p[t, upper], p[t, lower]) < 0:
+                continue
+            kind = parallel_kind((p[t - 1, upper], p[t - 1, lower]), (p[t, upper], p[t, lower]))
+            if kind:
+                found.append((t, upper, lower, kind))
+    return found

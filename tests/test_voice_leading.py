@@ -1,0 +1,108 @@
+"""The voice-leading evaluator on small, lopsided, hand-written cases."""
+
+import math
+
+import pytest
+
+from course_lib import voice_leading as vl
+from course_lib.voices import from_chords
+
+C4, D4, E4, F4, G4, A4, B4, C5, D5 = 60, 62, 64, 65, 67, 69, 71, 72, 74
+
+
+def test_one_parallel_fifth_between_tenor_and_bass_only():
+    # S and A hold; T and B move up a step keeping a fifth (G3/C3 -> A3/D3)
+    lines = from_chords([(E4 + 12, C5, 55, 48), (E4 + 12, C5, 57, 50)])
+    figures = vl.evaluate(lines)
+    assert vl.find_parallels(lines) == [(2, 2, 3, "fifth")]
+    # pairs that move: S-T, S-B, A-T, A-B, T-B = 5 pair moves, one parallel fifth
+    assert figures["parallel_fifths"] == pytest.approx(100 / 5)
+    assert figures["parallel_octaves"] == 0 and figures["parallel_unisons"] == 0
+    assert figures["parallels"] == pytest.approx(20.0)
+
+
+def test_a_fifth_reached_by_contrary_motion_is_allowed():
+    # soprano G4 -> D5 up, bass C3 -> G2 down: a twelfth to a twenty-sixth: fifths, contrary motion
+    lines = from_chords([(G4, E4, C4, 48), (D5, D4, B4 - 12, 43)])
+    assert vl.parallel_kind((G4, 48), (D5, 43)) is None
+    assert all(kind != "fifth" or (u, lo) != (0, 3) for _, u, lo, kind in vl.find_parallels(lines))
+    assert vl.evaluate(lines)["parallel_fifths"] == 0
+
+
+def test_parallel_octaves_and_unisons_and_compound_fifths():
+    assert vl.parallel_kind((C5, C4), (D5, D4)) == "octave"
+    assert vl.parallel_kind((C4, C4), (D4, D4)) == "unison"
+    assert vl.parallel_kind((G4, C4 - 12), (A4, D4 - 12)) == "fifth"  # a nineteenth is a compound fifth
+    assert vl.parallel_kind((G4, C4), (G4, D4)) is None  # one voice holds: oblique motion
+    assert vl.parallel_kind((G4, C4), (A4, D4 - 1)) is None  # fifth to a diminished fifth
+
+
+def test_one_crossing_and_one_overlap():
+    # step 2: the alto (E5) sings above the soprano (C5): one crossing out of 3 adjacent pairs x 2 steps
+    lines = from_chords([(C5, G4, E4, C4 - 12), (C5, E4 + 12, E4, C4 - 12)], steps_per_chord=1)
+    figures = vl.evaluate(lines)
+    assert figures["crossings"] == pytest.approx(100 / 6)
+    # the alto moved above the soprano's previous note: an overlap, 1 of the 2 adjacent moves (S-A, A-T)
+    assert figures["overlaps"] == pytest.approx(50.0)
+
+
+def test_ranges_count_notes_not_steps():
+    # a bass D2 held through two chords is one note out of range among 5 notes (S sings two)
+    lines = from_chords([(C5, G4, E4, 38), (D5, G4, E4, 38)], steps_per_chord=4)
+    assert vl.evaluate(lines)["out_of_range"] == pytest.approx(100 / 5)
+
+
+def test_wide_spacing_between_upper_voices_only():
+    # S-A a tenth apart (too wide); T-B two octaves apart (allowed)
+    lines = from_chords([(E4 + 12, C4, C4 - 12 + 7, C4 - 24)])
+    figures = vl.evaluate(lines)
+    assert figures["wide_spacing"] == pytest.approx(50.0)
+
+
+def test_an_authentic_cadence_counts():
+    # G major (V) -> C major (I), bass G2 -> C3, fermata on the last chord
+    lines = from_chords([(D5, B4, G4 - 12 + 7, 43), (C5, C4 + 7, E4 - 12 + 12, 48)], fermatas=[1])
+    assert vl.cadence_at(lines.pitches(), *lines.fermata_spans()[0])
+    figures = vl.evaluate(lines)
+    assert figures["cadences"] == 100.0
+
+
+def test_non_cadences_do_not_count():
+    # ends on a first-inversion chord (E in the bass): not a cadence
+    inverted = from_chords([(D5, B4, G4, 43), (C5, G4, C4, 52)], fermatas=[1])
+    # ends on root position, but the bass leaps a third onto it (A2 -> C3): not a cadence either
+    stepwise = from_chords([(C5, A4, E4, 45), (C5, G4, E4, 48)], fermatas=[1])
+    # a chord with a foreign note (the 7th, Bb) over the root
+    seventh = from_chords([(G4, D4 + 12, B4 - 12, 43), (70, E4, C4, 48)], fermatas=[1])
+    assert vl.evaluate([inverted, stepwise, seventh])["cadences"] == 0.0
+
+
+def test_a_suspension_resolving_during_the_fermata_still_ends_on_a_cadence():
+    # the tenor holds F over the C chord (a 4-3 suspension) and resolves to E on the fermata's second half
+    suspended = from_chords([(D5, B4, F4, 43), (C5, G4, F4, 48), (C5, G4, E4, 48)], fermatas=[1, 2])
+    assert suspended.fermata_spans() == [(2, 6)]
+    assert vl.evaluate(suspended)["cadences"] == 100.0
+    unresolved = from_chords([(D5, B4, F4, 43), (C5, G4, F4, 48)], fermatas=[1])
+    assert vl.evaluate(unresolved)["cadences"] == 0.0
+
+
+def test_a_phrygian_close_counts():
+    # iv6 -> V in A minor: D minor over F3, then E major over E3 (the bass falls a semitone)
+    phrygian = from_chords([(D5, A4, D4, 53), (B4, 68, E4, 52)], fermatas=[1])
+    assert vl.evaluate(phrygian)["cadences"] == 100.0
+
+
+def test_pooling_counts_and_empty_denominators():
+    one = from_chords([(E4 + 12, C5, 55, 48), (E4 + 12, C5, 57, 50)])  # 1 parallel in 5 moves
+    held = from_chords([(C5, G4, E4, 48)] * 3)  # no moves at all
+    figures = vl.evaluate([one, held])
+    assert figures["parallels"] == pytest.approx(20.0)
+    assert math.isnan(vl.evaluate(held)["parallels"])
+    assert math.isnan(vl.evaluate(held)["cadences"])  # no fermatas
+
+
+def test_is_root_position_triad():
+    assert vl.is_root_position_triad([C5, G4, E4, 48])
+    assert vl.is_root_position_triad([A4, E4, C4, 45])  # A minor
+    assert not vl.is_root_position_triad([C5, C4, G4 - 12, 48])
+    assert not vl.is_root_position_triad([C5, G4, C4, 52])
