@@ -3,6 +3,7 @@
 data build          parse music21's chorales into data/chorales.npz (the only command that writes data/)
 data jsb MAT_FILE   convert JSB_Chorales.mat into data/jsb/jsb_chorales.npz (needs scipy)
 data verify         check the bundled data files against their checksums
+data import FOLDER --name NAME   import your own MIDI files into output/data/NAME (train ... --data NAME)
 notebooks build     regenerate notebooks/ from solutions/
 notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
 notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
@@ -29,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     jsb = data.add_parser("jsb", help="convert JSB_Chorales.mat")
     jsb.add_argument("mat_file", type=Path)
     data.add_parser("verify", help="check data checksums")
+    imports = data.add_parser("import", help="import a folder of MIDI files into output/data/NAME")
+    imports.add_argument("folder", type=Path, help="a folder of .mid/.midi files (searched recursively)")
+    imports.add_argument("--name", required=True, help="the dataset's name, for 'train ... --data NAME'")
+    imports.add_argument("--steps-per-beat", type=int, default=4, help="piano-roll frames per beat (default 4)")
+    imports.add_argument("--max-beats", type=float, default=4096, help="skip longer files (default 4096 beats)")
+    imports.add_argument("--seed", type=int, default=0, help="seed of the split by file (default 0)")
+    imports.add_argument("--workers", type=int, help="processes reading files (default: one per core)")
     notebooks = groups.add_parser("notebooks").add_subparsers(dest="action", required=True)
     notebooks.add_parser("build", help="regenerate notebooks/ from solutions/")
     notebooks.add_parser("check", help="fail if notebooks/ is out of date")
@@ -38,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
     train.add_argument("name", choices=[*MODELS, "gan"])
-    train.add_argument("--data", choices=SOURCES, help="chorales (music21) or jsb (default: chorales for melody)")
+    train.add_argument(
+        "--data", help=f"{' or '.join(SOURCES)}, or NAME from 'data import' (default: chorales for melody, else jsb)"
+    )
     train.add_argument("--epochs", type=int, help="at most this many epochs (default 100 melody, 200 chorale)")
     train.add_argument("--minutes", type=float, default=9.0, help="stop after the epoch that passes this time")
     train.add_argument("--out", type=Path, default=OUTPUT_DIR / "train", help="folder for NAME/ (default output/train)")
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.group == "data":
         from course_lib import datasets
 
+        if args.action == "import":
+            return _import(args)
         if args.action == "build":
             started = time.perf_counter()
             digest = datasets.build_chorales(args.out or datasets.CHORALES_FILE)
@@ -105,6 +117,36 @@ def main(argv: list[str] | None = None) -> int:
 
 def _progress(line: str) -> None:
     print(line, flush=True)  # shown at once, also when the output goes to a file
+
+
+def _import(args: argparse.Namespace) -> int:
+    from course_lib import midi_import
+
+    started = time.perf_counter()
+    options = midi_import.ImportOptions(args.steps_per_beat, args.max_beats, args.seed)
+    manifest = midi_import.import_folder(
+        args.folder, args.name, options, workers=args.workers, progress=midi_import.print_progress
+    )
+    target = midi_import.dataset_folder(args.name)
+    counts = manifest["counts"]
+    if manifest["reused"]:
+        print(f"{target} is up to date with {args.folder} ({counts['imported']} pieces): reused")
+    else:
+        print()  # end the progress line
+        print(
+            f"imported {counts['imported']} of {counts['files']} files into {target} in "
+            f"{time.perf_counter() - started:.1f} s: {counts['train']} train, {counts['valid']} valid, "
+            f"{counts['test']} test pieces; identical copies share a split: {counts['identical_files']}"
+        )
+    skipped = midi_import.skipped(manifest)
+    for path, reason in skipped[:10]:
+        print(f"skipped {path}: {reason}")
+    if len(skipped) > 10:
+        print(f"... and {len(skipped) - 10} more skipped files, each with its reason in the manifest")
+    manifest_path = target / midi_import.MANIFEST_NAME
+    print(f"manifest {manifest_path} sha256 {midi_import.sha256_of(manifest_path)}")
+    print(f"next: python -m course_lib train melody --data {args.name}")
+    return 0
 
 
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -151,7 +193,7 @@ def _generate(args: argparse.Namespace) -> int:
         if not 0 <= args.primer < len(data.valid):
             print(f"error: --primer must be 0..{len(data.valid) - 1} (a validation piece)")
             return 2
-        primer = recipes.primer(args.name, data, beats=4, piece=args.primer)
+        primer = recipes.primer(args.name, data, beats=4, piece=args.primer, steps_per_beat=card.get("steps_per_beat"))
         piece = recipes.generate(
             args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
         )

@@ -12,6 +12,9 @@ chorale   :func:`~course_lib.models.pianoroll_lstm`       the JSB standard split
 chorale-made  :func:`~course_lib.models.lstm_made`        the JSB standard split
 ========  ==============================================  ====================================
 
+Each also trains on a folder of your own MIDI files imported with ``python -m course_lib data
+import FOLDER --name NAME``: pass ``NAME`` as the data source.
+
 Notebook: 05_lstm_melody, 06_lstm_chorales
 """
 
@@ -102,7 +105,32 @@ def melody_data(source: str = "chorales") -> MelodyData:
         vocabulary = MelodyVocabulary(min(bottoms), max(tops))
         parts = [[top_line_tokens(roll, vocabulary) for roll in part] for part in splits]
         return MelodyData(vocabulary, 1, *parts, source)
-    raise ValueError(f"unknown data source {source!r}: choose from {', '.join(SOURCES)}")
+    return imported_melody_data(source)
+
+
+def imported_melody_data(name: str) -> MelodyData:
+    """The melody lines of a dataset made by ``python -m course_lib data import``, with a vocabulary cut to their range.
+
+    Notebook: 10_your_own_music
+    """
+    from course_lib.midi_import import load_imported
+
+    imported = load_imported(name)
+    tokens = [t for part in imported.melodies for t in part]
+    pitched = np.concatenate([t[t >= 2] for t in tokens] or [np.zeros(0, int)])
+    if not imported.melodies.valid or not pitched.size:
+        raise datasets.DataError(
+            f"dataset {name!r} needs at least 3 different files with notes to train and validate on"
+        )
+    lowest, highest = int(pitched.min()) - 2, int(pitched.max()) - 2
+    parts = [[np.where(t >= 2, t - lowest, t) for t in part] for part in imported.melodies]
+    for label, part in zip(("training", "validation"), parts[:2], strict=True):
+        if not any(len(t) > MELODY_WINDOW for t in part):
+            raise datasets.DataError(
+                f"every {label} piece of {name!r} is shorter than the melody model's window of {MELODY_WINDOW + 1} "
+                f"steps ({imported.steps_per_beat} per beat): import longer files or a finer --steps-per-beat"
+            )
+    return MelodyData(MelodyVocabulary(lowest, highest), imported.steps_per_beat, *parts, name)
 
 
 def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1, hop: int = 8) -> np.ndarray:
@@ -131,12 +159,33 @@ def chorale_data(source: str = "jsb") -> datasets.Splits:
         return datasets.load_jsb()
     if source == "chorales":
         return datasets.Splits(*[[chorale_roll(c) for c in part] for part in datasets.load_chorales(by="tune")])
-    raise ValueError(f"unknown data source {source!r}: choose from {', '.join(SOURCES)}")
+    from course_lib.midi_import import load_imported
+
+    rolls = load_imported(source).rolls  # an imported folder: (frames, 88) at its own steps per beat
+    if not rolls.valid:
+        raise datasets.DataError(
+            f"dataset {source!r} needs at least 3 different files with notes to train and validate on"
+        )
+    return rolls
 
 
 def data_file(source: str) -> Path:
-    """The bundled file a data source is read from."""
-    return datasets.JSB_FILE if source == "jsb" else datasets.CHORALES_FILE
+    """The file a data source is read from: a bundled file, or an imported dataset's manifest."""
+    if source in SOURCES:
+        return datasets.JSB_FILE if source == "jsb" else datasets.CHORALES_FILE
+    from course_lib.midi_import import IMPORT_DIR, MANIFEST_NAME
+
+    return IMPORT_DIR / source / MANIFEST_NAME
+
+
+def source_timing(source: str) -> dict:
+    """Frames per beat of a source's piano rolls and the tempo to play generated music at."""
+    if source in SOURCES:
+        return {"frame_steps_per_beat": 1, "tempo_bpm": TEMPO_BPM}
+    from course_lib.midi_import import load_imported
+
+    imported = load_imported(source)
+    return {"frame_steps_per_beat": imported.steps_per_beat, "tempo_bpm": imported.tempo_bpm}
 
 
 def build(name: str, data) -> keras.Model:
@@ -234,8 +283,8 @@ def train(
         "name": name,
         "command": command or f"python -m course_lib train {name} --data {source}",
         "data": source,
-        "data_file": data_file(source).name,
-        "data_sha256": datasets.sha256_of(data_file(source)),
+        "data_file": data_file(source).name if source in SOURCES else data_file(source).as_posix(),
+        "data_sha256": datasets.sha256_of(data_file(source)),  # for an imported folder: its manifest's
         "training_pieces": len(data.train),
         "epochs": len(history["loss"]),
         "train_seconds": round(history["seconds"][-1], 1),
@@ -248,23 +297,28 @@ def train(
         "model_sha256": datasets.sha256_of(path),
         "keras": keras.__version__,
     }
+    timing = source_timing(source)
     if name == "melody":
         card.update(vocabulary=[data.vocabulary.lowest, data.vocabulary.highest], steps_per_beat=data.steps_per_beat)
     else:
-        card.update(steps_per_beat=1, lowest=PIANO_LOWEST)
+        card.update(steps_per_beat=timing["frame_steps_per_beat"], lowest=PIANO_LOWEST)
+    if source not in SOURCES:
+        card["tempo_bpm"] = timing["tempo_bpm"]
     write_text_atomically(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
     if progress:
         progress(f"wrote {path} ({card['size_bytes'] / 1e6:.1f} MB); valid {card['valid']}, test {card['test']}")
     return card
 
 
-def primer(name: str, data, beats: int = 4, piece: int = 0) -> np.ndarray:
+def primer(name: str, data, beats: int = 4, piece: int = 0, steps_per_beat: int | None = None) -> np.ndarray:
     """The first ``beats`` beats of validation piece ``piece``: a seed phrase from the data.
+
+    ``steps_per_beat`` is the frame models' frame rate (1 unless the data were imported finer).
 
     Notebook: 05_lstm_melody
     """
     sequence = data.valid[piece]
-    steps_per_beat = data.steps_per_beat if name == "melody" else 1
+    steps_per_beat = data.steps_per_beat if name == "melody" else steps_per_beat or 1
     return np.asarray(sequence[: beats * steps_per_beat])
 
 
@@ -273,11 +327,11 @@ def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
 
     Notebook: 05_lstm_melody
     """
-    tempo = TempoMap.constant(TEMPO_BPM)
+    tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
     if name == "melody":
         vocabulary = MelodyVocabulary(*card["vocabulary"])
         return Piece(vocabulary.decode(generated, card["steps_per_beat"]), tempo)
-    return Piece(from_pianoroll(generated, steps_per_beat=1, lowest=card["lowest"]), tempo)
+    return Piece(from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"]), tempo)
 
 
 def generate(
@@ -301,7 +355,7 @@ def generate(
         steps = beats * card["steps_per_beat"]
         tokens = sampling.generate_tokens(model, list(primer_sequence), steps, temperature, top_k, top_p, seed)
         return to_piece(name, np.array(tokens), card)
-    frames = sampling.generate_frames(model, primer_sequence, beats, temperature, seed)
+    frames = sampling.generate_frames(model, primer_sequence, beats * card.get("steps_per_beat", 1), temperature, seed)
     return to_piece(name, frames, card)
 
 
