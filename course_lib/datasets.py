@@ -224,15 +224,41 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _verified_arrays(path: Path, card: Path) -> dict[str, np.ndarray]:
+REBUILD_CHORALES = "python -m course_lib data build"
+REBUILD_JSB = "python -m course_lib data jsb PATH/TO/JSB_Chorales.mat (see data/jsb/README.md)"
+
+
+def data_problems(path: Path, card: Path, rebuild: str) -> list[str]:
+    """Everything wrong with a data file and its checksum card, each with the command that fixes it."""
+    problems = []
     if not path.exists():
-        raise DataError(f"{path} is missing; rebuild it with: python -m course_lib data build")
-    if card.exists():
+        problems.append(f"{path} is missing; rebuild it with: {rebuild}")
+    if not card.exists():
+        problems.append(
+            f"{card} (the checksum card of {path.name}) is missing; restore it with git, or rebuild with: {rebuild}"
+        )
+        return problems
+    try:
         expected = json.loads(card.read_text())["sha256"]
-        if sha256_of(path) != expected:
-            raise DataError(
-                f"{path} does not match the checksum in {card.name}: rebuild with python -m course_lib data build"
-            )
+    except (ValueError, KeyError):
+        return [*problems, f"{card} is not a checksum card (no sha256 in it); restore it with git, or: {rebuild}"]
+    if path.exists() and sha256_of(path) != expected:
+        problems.append(f"{path} does not match the checksum in {card.name}; rebuild it with: {rebuild}")
+    return problems
+
+
+def bundled_data_problems() -> list[str]:
+    """What ``python -m course_lib data verify`` finds wrong with the bundled chorales and JSB files."""
+    return [
+        *data_problems(CHORALES_FILE, CHORALES_CARD, REBUILD_CHORALES),
+        *data_problems(JSB_FILE, JSB_FILE.with_name("jsb_chorales.json"), REBUILD_JSB),
+    ]
+
+
+def _verified_arrays(path: Path, card: Path, rebuild: str = REBUILD_CHORALES) -> dict[str, np.ndarray]:
+    problems = data_problems(path, card, rebuild)
+    if problems:
+        raise DataError(problems[0])
     with np.load(path, allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
 
@@ -357,7 +383,7 @@ def load_jsb(path: Path = JSB_FILE) -> Splits:
 
     Notebook: 06_lstm_chorales
     """
-    a = _verified_arrays(path, path.with_name("jsb_chorales.json"))
+    a = _verified_arrays(path, path.with_name("jsb_chorales.json"), REBUILD_JSB)
     out = []
     for split in ("train", "valid", "test"):
         rolls = np.unpackbits(a[f"{split}_bits"], axis=1)[:, :88].astype(bool)

@@ -6,15 +6,19 @@ turns each solution notebook into its student version:
 - code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
   ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` at the same indentation;
 - lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed;
+- nbgrader's cell metadata is kept, locked and checksummed as ``nbgrader generate_assignment``
+  does, so both routes give the same cells (``tests/test_nbgrader.py`` compares them);
 - cells tagged ``check`` (and cells holding a stub) get nbval's ``raises-exception`` tag,
   so the unfilled notebook still runs top to bottom;
-- ``# NBVAL_CHECK_OUTPUT`` markers, outputs and execution counts are cleared.
+- ``# NBVAL_CHECK_OUTPUT`` markers and ``nbval-check-output`` tags, outputs and execution
+  counts are cleared.
 
 Notebook: 00_setup_check
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +31,8 @@ NOTEBOOKS_DIR = ROOT / "notebooks"
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CHECK_OUTPUT_MARKER = "# NBVAL_CHECK_OUTPUT"
-STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
+STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's own stub
+CHECK_OUTPUT_TAG = "nbval-check-output"
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
@@ -68,21 +73,49 @@ def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(solution.metadata), cells=[])
     for cell in solution.cells:
+        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != CHECK_OUTPUT_TAG]
         if cell.cell_type == "code":
             source, had_solution = strip_solutions(cell.source)
-            tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != "check"]
-            if had_solution or "check" in cell.get("metadata", {}).get("tags", []):
+            if had_solution or "check" in tags:
                 tags.append("raises-exception")
             new = nbformat.v4.new_code_cell(source)
-            if tags:
-                new.metadata["tags"] = sorted(set(tags))
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(strip_solutions(cell.source, markdown=True)[0])
         else:
             new = nbformat.v4.new_raw_cell(cell.source)
+        if tags:
+            new.metadata["tags"] = sorted(set(tags))
+        if "nbgrader" in cell.get("metadata", {}):
+            _lock_as_nbgrader_does(new, dict(cell.metadata["nbgrader"]))
         new.id = cell.get("id", new.id)
         notebook.cells.append(new)
     return notebook
+
+
+def _lock_as_nbgrader_does(cell: nbformat.NotebookNode, grading: dict) -> None:
+    """Copy nbgrader's metadata onto a released cell, with nbgrader's locks and checksum."""
+    solution, grade = bool(grading.get("solution")), bool(grading.get("grade"))
+    locked = not solution and (grade or bool(grading.get("locked")))  # nbgrader.utils.is_locked
+    grading["cell_type"] = cell.cell_type
+    grading.pop("checksum", None)
+    if solution or locked:
+        cell.metadata["deletable"] = False
+        grading["checksum"] = nbgrader_checksum(cell.source, grading, locked)
+    if locked:
+        cell.metadata["editable"] = False
+    cell.metadata["nbgrader"] = grading
+
+
+def nbgrader_checksum(source: str, grading: dict, locked: bool) -> str:
+    """The checksum nbgrader stores on a released cell (nbgrader.utils.compute_checksum's recipe)."""
+    digest = hashlib.md5()
+    for part in (source, grading["cell_type"], str(bool(grading.get("grade"))), str(bool(grading.get("solution")))):
+        digest.update(part.encode())
+    digest.update(str(locked).encode())
+    digest.update(grading["grade_id"].encode())
+    if grading.get("grade"):
+        digest.update(str(float(grading["points"])).encode())
+    return digest.hexdigest()
 
 
 def _clean_metadata(metadata: dict) -> dict:

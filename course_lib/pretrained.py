@@ -19,7 +19,7 @@ from course_lib.datasets import DATA_DIR, DataError, sha256_of
 from course_lib.recipes import MODELS
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
-SHIPPED = (*MODELS, "gan")
+SHIPPED = (*MODELS, "gan", "satb")
 
 
 def available() -> list[str]:
@@ -54,6 +54,31 @@ def load(name: str) -> keras.Model:
     if not path.exists() or sha256_of(path) != info["model_sha256"]:
         raise DataError(f"{path} is missing or does not match its card; restore it (git) or retrain: {info['command']}")
     return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def problems() -> list[str]:
+    """Every shipped model that is missing, unreadable as a card, or does not match its card's checksum."""
+    found = []
+    cards = {path.stem for path in PRETRAINED_DIR.glob("*.json")}
+    for path in sorted(PRETRAINED_DIR.glob("*.keras")):
+        if path.stem not in cards:
+            found.append(f"{path} has no card {path.stem}.json; restore it with git, or retrain with --publish")
+    for name in sorted(cards):
+        path = PRETRAINED_DIR / f"{name}.keras"
+        try:
+            info = json.loads((PRETRAINED_DIR / f"{name}.json").read_text())
+            expected, command = (
+                info["model_sha256"],
+                info.get("command", f"python -m course_lib train {name} --publish"),
+            )
+        except (ValueError, KeyError):
+            found.append(f"{PRETRAINED_DIR / name}.json is not a model card; restore it with git")
+            continue
+        if not path.exists():
+            found.append(f"{path} is missing; restore it with git, or retrain: {command}")
+        elif sha256_of(path) != expected:
+            found.append(f"{path} does not match its card; restore it with git, or retrain: {command}")
+    return found
 
 
 def publish(name: str, trained: Path) -> list[Path]:

@@ -213,9 +213,13 @@ def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_o
 
     if name == "melody":
         train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
-        return training.train_token_model(model, train, valid, epochs or 100, **loop_options)
+        return training.train_token_model(model, train, valid, 100 if epochs is None else epochs, **loop_options)
     return training.train_frame_model(
-        model, list(data.train), list(data.valid), epochs or 200, **{**FRAME_SETTINGS[name], **loop_options}
+        model,
+        list(data.train),
+        list(data.valid),
+        200 if epochs is None else epochs,
+        **{**FRAME_SETTINGS[name], **loop_options},
     )
 
 
@@ -247,25 +251,32 @@ def train(
     time_limit: float | None = 9 * 60,
     progress: Callable[[str], None] | None = print,
     command: str | None = None,
+    seed: int = 0,
 ) -> dict:
     """Train recipe ``name`` into ``out/name/``: ``NAME.keras`` (best weights), its card ``NAME.json``
     and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run.
 
     ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
-    recorded in the card (the command line that ran this). Returns the card.
+    recorded in the card (the command line that ran this); ``seed`` seeds the starting weights,
+    dropout and batch order. A run resumes only with the same data, limit and seed. Returns the card.
 
     Notebook: 06_lstm_chorales
     """
-    from course_lib.training import Checkpoints, save_atomically, write_text_atomically
+    from course_lib.training import Checkpoints, check_writable, save_atomically, write_text_atomically
 
     source = source or DEFAULT_SOURCE[name]
+    folder = check_writable(Path(out) / name)
     data = load_data(name, source)
     if limit is not None:
         data.train[limit:] = []
-    folder = Path(out) / name
     checkpoints = Checkpoints(folder / "checkpoint")
+    data_sha256 = datasets.sha256_of(data_file(source))
+    checkpoints.check_settings(
+        {"model": name, "data": source, "data_sha256": data_sha256, "limit": limit, "seed": seed}
+    )
     if progress and checkpoints.exists():
         progress(f"resuming from {checkpoints.folder}")
+    keras.utils.set_random_seed(seed)  # the starting weights
     model = build(name, data)
     unit = "token" if name == "melody" else "frame"
 
@@ -277,7 +288,7 @@ def train(
                 f"nats/{unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
             )
 
-    history = fit(name, model, data, epochs, time_limit=time_limit, on_epoch=report, checkpoints=checkpoints)
+    history = fit(name, model, data, epochs, time_limit=time_limit, seed=seed, on_epoch=report, checkpoints=checkpoints)
     path = save_atomically(model, folder / f"{name}.keras", include_optimizer=False)
     card = {
         "name": name,
@@ -286,6 +297,7 @@ def train(
         "data_file": data_file(source).name if source in SOURCES else data_file(source).as_posix(),
         "data_sha256": datasets.sha256_of(data_file(source)),  # for an imported folder: its manifest's
         "training_pieces": len(data.train),
+        "seed": seed,
         "epochs": len(history["loss"]),
         "train_seconds": round(history["seconds"][-1], 1),
         "valid": {k: round(v, 4) for k, v in evaluate(name, model, data, "valid").items()},

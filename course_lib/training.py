@@ -16,7 +16,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from course_lib.errors import CourseError
 from course_lib.metrics import frame_accuracy, frame_nll_from_logits
+
+PARTIAL_PREFIX = "partial-"  # temporary files of an atomic save, removed when the next run opens the folder
 
 
 def pad_pairs(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,7 +105,7 @@ def save_atomically(model: keras.Model, path: str | Path, include_optimizer: boo
         model = bare
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".keras", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=PARTIAL_PREFIX, suffix=".keras", dir=path.parent)
     os.close(handle)
     try:
         model.save(temporary)
@@ -129,6 +132,25 @@ class Checkpoints:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.last, self.best, self.state = (self.folder / n for n in ("last.keras", "best.keras", "state.json"))
+        self.settings = self.folder / "run.json"
+        remove_partial_files(self.folder)  # left by a run killed while saving
+
+    def check_settings(self, settings: dict) -> None:
+        """Record what this run trains on, or refuse to resume a run that trained on something else."""
+        if not self.exists():
+            write_text_atomically(self.settings, json.dumps(settings, indent=1, sort_keys=True) + "\n")
+            return
+        recorded = json.loads(self.settings.read_text()) if self.settings.exists() else {}
+        differ = [
+            f"{key} {recorded.get(key, 'unrecorded')!r} there, {value!r} now"
+            for key, value in settings.items()
+            if recorded.get(key) != value
+        ]
+        if differ:
+            raise CheckpointMismatch(
+                f"{self.folder} holds a run with other settings ({'; '.join(differ)}); "
+                "train into another --out folder, or delete that folder to start afresh"
+            )
 
     def exists(self) -> bool:
         """True when a run can resume from this folder."""
@@ -142,28 +164,68 @@ class Checkpoints:
             model.set_weights(best_weights)
             save_atomically(model, self.best)
             model.set_weights(current)
+        state = {**state, "weight_shapes": _weight_shapes(model)}
         write_text_atomically(self.state, json.dumps(state, indent=1) + "\n")
 
     def restore(self, model: keras.Model) -> tuple[dict, list[np.ndarray]]:
         """Load the latest epoch into ``model`` (optimizer included); returns the state and the best weights."""
+        state = json.loads(self.state.read_text())
+        mismatch = CheckpointMismatch(
+            f"{self.folder} holds a checkpoint of a different model; delete it or train into another folder"
+        )
+        if state.get("weight_shapes", _weight_shapes(model)) != _weight_shapes(model):
+            raise mismatch  # before Keras half-loads it
         model.optimizer.build(model.trainable_variables)
         try:
             model.load_weights(self.best)
             best_weights = model.get_weights()
             model.load_weights(self.last)
         except ValueError as error:
-            raise ValueError(
-                f"{self.folder} holds a checkpoint of a different model; delete it or train into another folder"
-            ) from error
-        return json.loads(self.state.read_text()), best_weights
+            raise mismatch from error
+        return state, best_weights
+
+
+def _weight_shapes(model: keras.Model) -> list[list[int]]:
+    return [list(variable.shape) for variable in model.weights]
+
+
+class CheckpointMismatch(CourseError, ValueError):
+    """A checkpoint folder holds another model, or a run on other data or settings."""
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Delete the temporary files an interrupted atomic save leaves in ``folder``; return them."""
+    leftovers = [*Path(folder).glob(f"{PARTIAL_PREFIX}*.keras"), *Path(folder).glob("*.partial")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Create ``folder`` and write a scratch file in it, so a long job fails at once, not at its end."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise CourseError(f"cannot write to {folder}: it is a file, not a folder; pass --out with a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CourseError(
+            f"cannot write to {folder} ({error.strerror or error}); pass --out with a folder you can write to"
+        ) from error
+    return folder
 
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Write a text file through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def reseed(model: keras.Model, seed: int) -> None:

@@ -45,7 +45,7 @@ def test_student_version_tags_clears_and_leaves_the_solution_alone():
     assert "2 * x" not in student.cells[1].source and student.cells[1].outputs == []
     assert student.cells[1].execution_count is None
     assert student.cells[1].metadata["tags"] == ["raises-exception"]
-    assert student.cells[2].metadata["tags"] == ["raises-exception"]
+    assert student.cells[2].metadata["tags"] == ["check", "raises-exception"]
     assert student.cells[3].source == "print(1)" and "tags" not in student.cells[3].metadata
     assert solution.cells[1].outputs and "2 * x" in solution.cells[1].source  # input untouched
 

@@ -136,7 +136,7 @@ def test_generate_gan_and_clear_errors_for_bad_arguments(tmp_path, capsys):
     assert piece.end == pytest.approx(16.0, abs=0.01) and sorted({n.voice for n in piece.notes}) == [0, 1, 2, 3]
     assert main(["generate", "melody", "--model", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
     assert main(["generate", "melody", "--primer", "9999", "--out", str(out)]) == 2
-    assert "--primer must be" in capsys.readouterr().out
+    assert "--primer must be" in capsys.readouterr().err
 
 
 def test_resuming_into_a_different_model_says_so(tmp_path):

@@ -1,0 +1,1 @@
+"""Instructor tooling: building and grading the notebooks (nothing here is imported by a student notebook)."""
