@@ -268,10 +268,7 @@ def _read_bytes(source: PathOrBytes) -> bytes:
 
 
 def note_channels(events: Iterable[MidiEvent]) -> list[int]:
-    """The channels (0-based) on which a track plays notes, ascending.
-
-    Notebook: 01_midi_bytes
-    """
+    """The channels (0-based) on which a track plays notes, ascending."""
     return sorted({e.status & 0x0F for e in events if e.kind == "channel" and e.status & 0xE0 == 0x80})
 
 
@@ -350,8 +347,6 @@ def voice_channels(voices: list[int], drum_voices: Container[int] = ()) -> dict[
 
     With more than 15 pitched voices, channels are shared: each voice keeps its own track, so
     reading the file gives the voices back; a player merely hears shared channels' settings.
-
-    Notebook: 01_midi_bytes
     """
     pitched = [c for c in range(16) if c != DRUM_CHANNEL]
     out, index = {}, 0

@@ -88,10 +88,7 @@ def find_midi_files(folder: str | os.PathLike) -> list[Path]:
 
 
 def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
-    """Read one file into a roll and a melody, or say why it is skipped (never raises for a bad file).
-
-    Notebook: 10_your_own_music
-    """
+    """Read one file into a roll and a melody, or say why it is skipped (never raises for a bad file)."""
     data = path.read_bytes()
     entry: dict = {
         "path": path.relative_to(root).as_posix(),
@@ -148,8 +145,6 @@ def split_by_file(checksums: list[str], seed: int = 0) -> list[str]:
     Files with the same sha256 get the same split, so a copy never leaks across. The split
     depends only on the set of contents and the seed, not on file names or order. With fewer
     than 3 distinct files everything is training data.
-
-    Notebook: 10_your_own_music
     """
     distinct = sorted(set(checksums))
     order = np.random.default_rng(seed).permutation(len(distinct))
@@ -206,10 +201,7 @@ def _read_all(
 
 
 def dataset_folder(name: str, out: str | os.PathLike = IMPORT_DIR) -> Path:
-    """Where an imported dataset lives: ``out/NAME/`` (``output/data/NAME`` by default).
-
-    Notebook: 10_your_own_music
-    """
+    """Where an imported dataset lives: ``out/NAME/`` (``output/data/NAME`` by default)."""
     if not name or name in (".", "..") or any(c in name for c in "/\\") or name in ("chorales", "jsb"):
         raise CourseError(f"--name {name!r}: use a plain folder name (not chorales or jsb, which are built in)")
     return Path(out) / name

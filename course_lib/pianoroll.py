@@ -86,10 +86,7 @@ def to_pianoroll(
 
 
 def check_roll_size(n_bytes: int, n_steps: int, steps_per_beat: int) -> None:
-    """Raise :class:`~course_lib.errors.TooLargeError` if a roll of ``n_bytes`` is over :data:`MAX_ROLL_BYTES`.
-
-    Notebook: 02_representations
-    """
+    """Raise :class:`~course_lib.errors.TooLargeError` if a roll of ``n_bytes`` is over :data:`MAX_ROLL_BYTES`."""
     if n_bytes > MAX_ROLL_BYTES:
         raise TooLargeError(
             f"this music would need a {human_size(n_bytes)} piano roll ({n_steps:,} steps, "
