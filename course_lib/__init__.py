@@ -4,8 +4,10 @@ Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audi
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
 ``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``models``, ``training``,
 ``sampling``, ``recipes`` (what ``python -m course_lib train`` runs), ``pretrained``,
-``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``exercises`` and the
-``checks`` / ``checks_rnn`` / ``checks_lstm`` / ``checks_gan`` hints for the exercises.
+``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation`` and ``exercises`` (the
+fallback that keeps a notebook with exercises running). Two subpackages: ``checks`` (the
+exercise checks, one module per notebook) and ``tools`` (instructor tooling: the notebook
+builder and runner, nbgrader metadata).
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported).

@@ -173,8 +173,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
             print(f"data files and {len(pretrained.available())} pretrained models match their checksums")
         return 0
 
-    from course_lib import exercises
     from course_lib.tools import grading
+    from course_lib.tools import notebooks as exercises
 
     if args.action == "build":
         for path in grading.tag_solutions():
@@ -190,9 +190,9 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         if problems:
             print("run: python -m course_lib notebooks build")
         return 1 if problems else 0
-    from course_lib import notebook_runner
+    from course_lib.tools import runner
 
-    notebook_runner.run_solutions(args.prefixes)
+    runner.run_solutions(args.prefixes)
     return 0
 
 

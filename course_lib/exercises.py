@@ -1,190 +1,70 @@
-"""Student notebooks from solutions, and the fallback that keeps unfilled notebooks running.
+"""What keeps a notebook with exercises running: checks that remember, and the fallback.
 
-``solutions/`` is the source. Exercise code sits between nbgrader's markers; this module
-turns each solution notebook into its student version:
+A check cell runs a check from :mod:`course_lib.checks` on the student's function. The check
+records whether it passed; :func:`pick` then hands later cells the student's function only
+once it has, and the library's reference otherwise, saying which in one line. A failed check
+shows a one-line hint in Jupyter, not a traceback into the library.
 
-- code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
-  ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` at the same indentation;
-- lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` are removed;
-- nbgrader's cell metadata is kept, locked and checksummed as ``nbgrader generate_assignment``
-  does, so both routes give the same cells (``tests/test_nbgrader.py`` compares them);
-- cells tagged ``check`` (and cells holding a stub) get nbval's ``raises-exception`` tag,
-  so the unfilled notebook still runs top to bottom;
-- ``# NBVAL_CHECK_OUTPUT`` markers and ``nbval-check-output`` tags, outputs and execution
-  counts are cleared.
-
-Notebook: 00_setup_check
+Notebook: 01_midi_bytes, 02_representations, 03_rnn_equations, 04_lstm_equations, 05_lstm_melody,
+06_lstm_chorales, 07_gan_pianoroll
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import functools
 from collections.abc import Callable
-from pathlib import Path
-
-import nbformat
-
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS_DIR = ROOT / "solutions"
-NOTEBOOKS_DIR = ROOT / "notebooks"
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-CHECK_OUTPUT_MARKER = "# NBVAL_CHECK_OUTPUT"
-STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's own stub
-CHECK_OUTPUT_TAG = "nbval-check-output"
-MARKDOWN_STUB = "YOUR ANSWER HERE"
-NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 
-def strip_solutions(source: str, markdown: bool = False) -> tuple[str, bool]:
-    """Replace solution blocks by stubs and drop hidden tests; return ``(source, had_solution)``.
+class ExerciseError(AssertionError):
+    """A check failed; the message is a hint for the student."""
 
-    Notebook: 00_setup_check
+    def _render_traceback_(self) -> list[str]:  # IPython shows these lines instead of a traceback
+        return [f"ExerciseError: {self}"]
+
+
+# Student functions whose latest check did not pass, by id. Holding them keeps each id unique.
+_failed: dict[int, Callable] = {}
+
+
+def exercise_check(check: Callable[..., None]) -> Callable[..., None]:
+    """Make ``check(student, ...)`` remember whether ``student`` passed, and name an unwritten exercise.
+
+    Notebook: 01_midi_bytes
     """
-    out: list[str] = []
-    had_solution = False
-    skipping = None
-    for line in source.splitlines():
-        stripped = line.strip()
-        if skipping:
-            if stripped == skipping:
-                skipping = None
-            continue
-        if stripped == BEGIN_SOLUTION:
-            indent = line[: len(line) - len(line.lstrip())]
-            out.extend([MARKDOWN_STUB] if markdown else [indent + stub for stub in STUB_LINES])
-            skipping, had_solution = END_SOLUTION, True
-        elif stripped == BEGIN_HIDDEN:
-            skipping = END_HIDDEN
-        elif not markdown and stripped == CHECK_OUTPUT_MARKER:
-            continue
-        else:
-            out.append(line)
-    if skipping:
-        raise ValueError(f"unclosed block: expected {skipping!r}")
-    return "\n".join(out).lstrip("\n"), had_solution
 
+    @functools.wraps(check)
+    def run(student: Callable, *args, **kwargs) -> None:
+        _failed[id(student)] = student
+        if is_stub(student):
+            raise ExerciseError(
+                f"{student.__name__} is not written yet: replace `raise NotImplementedError()` in its cell "
+                "with your code, run that cell, then this one."
+            )
+        check(student, *args, **kwargs)
+        del _failed[id(student)]
 
-def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student notebook for one solution notebook (a new object; the input is unchanged).
-
-    Notebook: 00_setup_check
-    """
-    notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(solution.metadata), cells=[])
-    for cell in solution.cells:
-        tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != CHECK_OUTPUT_TAG]
-        if cell.cell_type == "code":
-            source, had_solution = strip_solutions(cell.source)
-            if had_solution or "check" in tags:
-                tags.append("raises-exception")
-            new = nbformat.v4.new_code_cell(source)
-        elif cell.cell_type == "markdown":
-            new = nbformat.v4.new_markdown_cell(strip_solutions(cell.source, markdown=True)[0])
-        else:
-            new = nbformat.v4.new_raw_cell(cell.source)
-        if tags:
-            new.metadata["tags"] = sorted(set(tags))
-        if "nbgrader" in cell.get("metadata", {}):
-            _lock_as_nbgrader_does(new, dict(cell.metadata["nbgrader"]))
-        new.id = cell.get("id", new.id)
-        notebook.cells.append(new)
-    return notebook
-
-
-def _lock_as_nbgrader_does(cell: nbformat.NotebookNode, grading: dict) -> None:
-    """Copy nbgrader's metadata onto a released cell, with nbgrader's locks and checksum."""
-    solution, grade = bool(grading.get("solution")), bool(grading.get("grade"))
-    locked = not solution and (grade or bool(grading.get("locked")))  # nbgrader.utils.is_locked
-    grading["cell_type"] = cell.cell_type
-    grading.pop("checksum", None)
-    if solution or locked:
-        cell.metadata["deletable"] = False
-        grading["checksum"] = nbgrader_checksum(cell.source, grading, locked)
-    if locked:
-        cell.metadata["editable"] = False
-    cell.metadata["nbgrader"] = grading
-
-
-def nbgrader_checksum(source: str, grading: dict, locked: bool) -> str:
-    """The checksum nbgrader stores on a released cell (nbgrader.utils.compute_checksum's recipe)."""
-    digest = hashlib.md5()
-    for part in (source, grading["cell_type"], str(bool(grading.get("grade"))), str(bool(grading.get("solution")))):
-        digest.update(part.encode())
-    digest.update(str(locked).encode())
-    digest.update(grading["grade_id"].encode())
-    if grading.get("grade"):
-        digest.update(str(float(grading["points"])).encode())
-    return digest.hexdigest()
-
-
-def _clean_metadata(metadata: dict) -> dict:
-    keep = {k: metadata[k] for k in ("kernelspec", "language_info") if k in metadata}
-    if "language_info" in keep:
-        keep["language_info"] = {"name": keep["language_info"].get("name", "python")}
-    return keep
-
-
-def solution_notebooks(solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
-    """The numbered solution notebooks, in order."""
-    return sorted(p for p in solutions_dir.glob("*.ipynb") if NOTEBOOK_NAME.match(p.name))
-
-
-def render(notebook: nbformat.NotebookNode) -> str:
-    """The exact text a notebook file is written as."""
-    return nbformat.writes(notebook) + "\n"
-
-
-def build_student_notebooks(solutions_dir: Path = SOLUTIONS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
-    """Write ``notebooks/NN_name.ipynb`` for every solution; return the files written.
-
-    Notebook: 00_setup_check
-    """
-    notebooks_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in solution_notebooks(solutions_dir):
-        target = notebooks_dir / path.name
-        target.write_text(render(student_version(nbformat.read(path, as_version=4))))
-        written.append(target)
-    return written
-
-
-def out_of_sync(solutions_dir: Path = SOLUTIONS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
-    """Names of student notebooks that differ from what the build would write (or are extra).
-
-    Notebook: 00_setup_check
-    """
-    problems = []
-    expected = {
-        p.name: render(student_version(nbformat.read(p, as_version=4))) for p in solution_notebooks(solutions_dir)
-    }
-    for name, text in expected.items():
-        target = notebooks_dir / name
-        if not target.exists():
-            problems.append(f"{name}: missing")
-        elif target.read_text() != text:
-            problems.append(f"{name}: differs from its solution's build")
-    for path in notebooks_dir.glob("*.ipynb"):
-        if path.name not in expected:
-            problems.append(f"{path.name}: has no solution notebook")
-    return problems
+    return run
 
 
 def is_stub(function: Callable) -> bool:
     """True if ``function`` is still an unfilled exercise (its body raises ``NotImplementedError``).
 
-    Notebook: 00_setup_check
+    Notebook: 01_midi_bytes
     """
     code = getattr(function, "__code__", None)
     return code is not None and "NotImplementedError" in code.co_names
 
 
 def pick(student: Callable, reference: Callable) -> Callable:
-    """The student's function once written, else the library's reference (saying so in one line).
+    """The student's function once written and passing its check, else the library's reference (saying so).
 
-    Notebook: 00_setup_check
+    Notebook: 01_midi_bytes
     """
     if is_stub(student):
         print(f"Note: {student.__name__} is not written yet; using course_lib's reference version.")
+        return reference
+    if id(student) in _failed:
+        name = student.__name__
+        print(f"Note: your {name} did not pass its check; using course_lib's reference version until it does.")
         return reference
     return student

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import exercises
+from course_lib.tools import notebooks as exercises
 
 try:
     import nbgrader  # noqa: F401

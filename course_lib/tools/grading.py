@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import exercises
+from course_lib.tools import notebooks as exercises
 
 SCHEMA_VERSION = 3
 POINTS_PER_CHECK = 1

@@ -1,4 +1,4 @@
-"""Check cells for the exercises of notebooks 05 (sampling) and 06 (MADE masks), with targeted hints.
+"""Checks for the exercise of notebook 05: sampling the next token with temperature and top-k.
 
 Notebook: 05_lstm_melody
 """
@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib.checks import ExerciseError
-from course_lib.models import masks_from_degrees
+from course_lib.checks.hints import ExerciseError, exercise_check
 from course_lib.sampling import filter_logits
 
 LOGITS = np.array([2.0, 0.5, 1.5, -1.0, 0.0, 1.0])  # lopsided: the best token is not the first or last
+
+
 DRAWS = 4000
 
 
@@ -26,6 +27,7 @@ def _frequencies(sample_next: Callable, temperature: float, top_k: int | None) -
     return np.bincount(np.asarray(draws, dtype=int), minlength=len(LOGITS)) / DRAWS
 
 
+@exercise_check
 def check_sample_next(sample_next: Callable) -> None:
     """Check ``sample_next(logits, rng, temperature, top_k) -> token`` by the frequencies of its draws.
 
@@ -56,31 +58,3 @@ def check_sample_next(sample_next: Callable) -> None:
     if np.abs(top3 - filter_logits(LOGITS, top_k=3)).max() > 0.03:
         raise ExerciseError("with top_k=3, renormalise the three kept probabilities so they add up to 1.")
     print("sample_next: correct (temperature 1, 0.5, 2 and top-k 3, each checked over 4000 draws).")
-
-
-def check_masks(masks: Callable) -> None:
-    """Check ``masks(keys, hidden_degree) -> (input_to_hidden, hidden_to_output, input_to_output)``.
-
-    Notebook: 06_lstm_chorales
-    """
-    keys, hidden_degree = 5, np.array([1, 4, 2, 2, 3, 1, 4])
-    expected = masks_from_degrees(keys, hidden_degree)
-    got = masks(keys, hidden_degree)
-    if not isinstance(got, tuple | list) or len(got) != 3:
-        raise ExerciseError("return three masks: (input_to_hidden, hidden_to_output, input_to_output).")
-    names = ("input_to_hidden", "hidden_to_output", "input_to_output")
-    for name, mine, theirs in zip(names, got, expected, strict=True):
-        mine = np.asarray(mine, dtype=float)
-        if mine.shape != theirs.shape:
-            if mine.shape == theirs.T.shape:
-                raise ExerciseError(f"{name} has shape {mine.shape}, expected {theirs.shape}: transpose it (from, to).")
-            raise ExerciseError(f"{name} has shape {mine.shape}, expected {theirs.shape} (from, to).")
-        if not np.array_equal(mine, theirs):
-            if name == "input_to_output" and np.array_equal(mine, theirs + np.eye(keys)):
-                raise ExerciseError("input_to_output lets key d see itself: output d may read keys < d only.")
-            if name == "hidden_to_output" and np.array_equal(mine, (hidden_degree[:, None] <= np.arange(1, 6)) * 1.0):
-                raise ExerciseError("hidden_to_output uses m <= d: a unit of degree d has seen key d, so use m < d.")
-            if name == "input_to_hidden" and np.array_equal(mine, (np.arange(1, 6)[:, None] < hidden_degree) * 1.0):
-                raise ExerciseError("input_to_hidden uses k < m: a unit of degree m may see keys up to m, k <= m.")
-            raise ExerciseError(f"{name} differs from the rule in the text; compare row k, column m by hand.")
-    print("masks: correct; output d now depends on keys 1..d-1 only.")

@@ -2,8 +2,6 @@
 
 Audio and widget outputs are dropped before saving, so committed notebooks stay small and
 carry no widget state; the text and figures that nbval and readers need are kept.
-
-Notebook: 00_setup_check
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.exercises import SOLUTIONS_DIR, render, solution_notebooks
+from course_lib.tools.notebooks import SOLUTIONS_DIR, render, solution_notebooks
 
 HEAVY_MIME_TYPES = ("application/vnd.jupyter.widget-view+json", "audio/wav", "audio/x-wav")
 
@@ -37,10 +35,7 @@ def lighten(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def run_solutions(prefixes: list[str] | None = None, solutions_dir: Path = SOLUTIONS_DIR, timeout: int = 600) -> None:
-    """Run each matching solution notebook top to bottom with ``COURSE_QUICK=1`` and save it.
-
-    Notebook: 00_setup_check
-    """
+    """Run each matching solution notebook top to bottom with ``COURSE_QUICK=1`` and save it."""
     from nbclient import NotebookClient
 
     os.environ["COURSE_QUICK"] = "1"

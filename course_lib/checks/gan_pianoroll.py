@@ -1,4 +1,4 @@
-"""Check cells for the exercises of notebook 07 (the gradient penalty, the empty-bar rate), with hints.
+"""Checks for the exercises of notebook 07: the empty-bar rate and the gradient penalty.
 
 Notebook: 07_gan_pianoroll
 """
@@ -12,13 +12,14 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib import gan, metrics
-from course_lib.checks import ExerciseError
+from course_lib.checks.hints import ExerciseError, exercise_check
 
 
 def _penalty(critic, real, fake, alpha, axes) -> float:
     return float(gan.gradient_penalty(critic, real, fake, alpha, axes))  # the library's, on other axes
 
 
+@exercise_check
 def check_gradient_penalty(gradient_penalty: Callable) -> None:
     """Check ``gradient_penalty(critic, real, fake, alpha) -> scalar`` on a small random critic.
 
@@ -45,6 +46,7 @@ def check_gradient_penalty(gradient_penalty: Callable) -> None:
     raise ExerciseError(f"got {got:.5f}, expected {expected:.5f}: the mean over the batch of (||grad|| - 1) ** 2.")
 
 
+@exercise_check
 def check_empty_bar_rate(empty_bar_rate: Callable) -> None:
     """Check ``empty_bar_rate(roll, steps_per_bar) -> float`` on lopsided rolls.
 
