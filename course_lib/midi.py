@@ -174,12 +174,17 @@ def parse_track(body: bytes, base_offset: int = 0) -> list[MidiEvent]:
             raise MidiError(f"track ends inside {what}", base_offset + offset)
         return body[offset : offset + count]
 
-    while offset < len(body):
-        try:
-            delta, offset = read_variable_length(body, offset)
-        except MidiError as error:
-            raise MidiError(f"delta time: {error.problem}", base_offset + offset) from None
-        tick += delta
+    size = len(body)
+    while offset < size:
+        if body[offset] < 0x80:  # a one-byte delta time, by far the most common: no function call
+            tick += body[offset]
+            offset += 1
+        else:
+            try:
+                delta, offset = read_variable_length(body, offset)
+            except MidiError as error:
+                raise MidiError(f"delta time: {error.problem}", base_offset + offset) from None
+            tick += delta
         status = take(1, "an event")[0]
         if status == 0xFF:  # meta event: FF type length data
             meta_type = take(2, "a meta event")[1]
@@ -213,9 +218,9 @@ def parse_track(body: bytes, base_offset: int = 0) -> list[MidiEvent]:
                 )
             n_data = CHANNEL_DATA_BYTES[running_status & 0xF0]
             payload = take(n_data, "a channel message")
-            for i, value in enumerate(payload):
-                if value > 127:
-                    raise MidiError(f"data byte 0x{value:02X} > 127 in a channel message", base_offset + offset + i)
+            if max(payload) > 127:
+                i = next(i for i, value in enumerate(payload) if value > 127)
+                raise MidiError(f"data byte 0x{payload[i]:02X} > 127 in a channel message", base_offset + offset + i)
             events.append(MidiEvent(tick, "channel", running_status, bytes(payload)))
             offset += n_data
     return events
@@ -244,7 +249,8 @@ def pair_notes(
             notes.append(Note(start / ticks_per_beat, tick / ticks_per_beat, key[1], velocity, voice))
 
     for event in events:
-        last_tick = max(last_tick, event.tick)
+        if event.tick > last_tick:
+            last_tick = event.tick
         if event.kind != "channel" or event.status & 0xF0 not in (0x80, 0x90):
             continue
         channel, pitch, velocity = event.status & 0x0F, event.data[0], event.data[1]
@@ -258,18 +264,18 @@ def pair_notes(
             sounding[key] = (event.tick, velocity)
     for key in list(sounding):
         close(key, last_tick)
-    return sorted(notes)
+    return sorted(notes, key=note_order)
+
+
+def note_order(note: Note) -> tuple:
+    """The sort key of :class:`Note`'s own order (start, end, pitch, velocity, voice), several times faster."""
+    return (note.start, note.end, note.pitch, note.velocity, note.voice)
 
 
 def _read_bytes(source: PathOrBytes) -> bytes:
     if isinstance(source, (bytes, bytearray)):
         return bytes(source)
     return Path(source).read_bytes()
-
-
-def note_channels(events: Iterable[MidiEvent]) -> list[int]:
-    """The channels (0-based) on which a track plays notes, ascending."""
-    return sorted({e.status & 0x0F for e in events if e.kind == "channel" and e.status & 0xE0 == 0x80})
 
 
 def _time_signature(data: bytes) -> tuple[int, int] | None:
@@ -312,15 +318,20 @@ def read_midi(source: PathOrBytes) -> Piece:
                     tempo_changes.append((event.tick / header.ticks_per_beat, 60_000_000 / microseconds))
             elif event.status == META_TIME_SIGNATURE and time_signature is None:
                 time_signature = _time_signature(event.data)
-        for channel in note_channels(events):
-            channel_notes = pair_notes(events, header.ticks_per_beat, voice, channels=(channel,))
+        by_channel: dict[int, list[MidiEvent]] = {}
+        for event in events:
+            if event.kind == "channel" and event.status & 0xE0 == 0x80:  # note-on or note-off
+                by_channel.setdefault(event.status & 0x0F, []).append(event)
+        track_end = [MidiEvent(events[-1].tick, "meta", META_END_OF_TRACK, b"")] if events else []
+        for channel in sorted(by_channel):  # notes never closed end where the track ends
+            channel_notes = pair_notes(by_channel[channel] + track_end, header.ticks_per_beat, voice)
             if channel_notes:
                 notes.extend(channel_notes)
                 if channel == DRUM_CHANNEL:
                     drum_voices.append(voice)
                 voice += 1
     tempo = TempoMap(tuple(dict(tempo_changes).items())) if tempo_changes else TempoMap()
-    return Piece(sorted(notes), tempo, time_signature or (4, 4), drum_voices=tuple(drum_voices))
+    return Piece(sorted(notes, key=note_order), tempo, time_signature or (4, 4), drum_voices=tuple(drum_voices))
 
 
 def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:

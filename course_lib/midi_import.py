@@ -32,9 +32,9 @@ import numpy as np
 from course_lib.datasets import DataError, Splits, sha256_of, write_npz_reproducibly
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi
-from course_lib.notes import monophonic, quantise
+from course_lib.notes import Note
 from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, to_pianoroll
-from course_lib.tokens import MelodyVocabulary
+from course_lib.tokens import HOLD, MelodyVocabulary
 
 IMPORT_DIR = Path("output") / "data"
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -116,9 +116,7 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
     except CourseError as error:
         return skip(str(error))
     in_range = [n for n in pitched if PIANO_LOWEST <= n.pitch <= PIANO_HIGHEST]
-    line = monophonic(quantise(in_range, options.steps_per_beat))
-    melody = np.array(ALL_PITCHES.encode(line, options.steps_per_beat), dtype=np.uint8)[: len(roll)]
-    melody = np.pad(melody, (0, len(roll) - len(melody)))  # rests to the roll's length
+    melody = melody_tokens(in_range, options.steps_per_beat, len(roll))
     entry.update(
         status="imported",
         beats=round(beats, 3),
@@ -129,6 +127,33 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
         tempo_bpm=round(piece.tempo.bpm_at(0.0), 2),
     )
     return FileResult(entry, roll, melody)
+
+
+def melody_tokens(notes: list[Note], steps_per_beat: int, n_steps: int) -> np.ndarray:
+    """The top line of ``notes`` as :data:`ALL_PITCHES` tokens, ``n_steps`` long.
+
+    The same as ``ALL_PITCHES.encode(monophonic(quantise(notes, steps_per_beat)))``, padded with
+    rests, but on plain numbers: tens of thousands of notes take milliseconds, not a second.
+    """
+    tokens = np.zeros(n_steps, dtype=np.uint8)  # REST
+    if not notes:
+        return tokens
+    starts = np.floor(np.array([n.start for n in notes]) * steps_per_beat + 0.5).astype(np.int64)
+    ends = np.maximum(np.floor(np.array([n.end for n in notes]) * steps_per_beat + 0.5).astype(np.int64), starts + 1)
+    pitches = np.array([n.pitch for n in notes], dtype=np.int64)
+    line: list[list[int]] = []  # [start, end, pitch] of the notes kept
+    for i in np.lexsort((-pitches, starts)).tolist():  # by onset, the highest of a chord first
+        start = int(starts[i])
+        if line and start == line[-1][0]:
+            continue  # a lower note of a chord
+        if line and start < line[-1][1]:
+            line[-1][1] = start  # the sounding note stops where the next begins
+        line.append([start, int(ends[i]), int(pitches[i])])
+    for start, end, pitch in line:
+        if start < n_steps:
+            tokens[start] = ALL_PITCHES.token(pitch)
+            tokens[start + 1 : min(end, n_steps)] = HOLD
+    return tokens
 
 
 def _import_one(job: tuple[str, str, ImportOptions]) -> FileResult:

@@ -9,7 +9,6 @@ Notebook: 02_representations
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -65,22 +64,21 @@ def to_pianoroll(
         notes = music.pitched_notes
     if max_beats is not None:
         notes = [replace(n, end=min(n.end, max_beats)) for n in notes if n.start < max_beats]
+    starts = _steps([n.start for n in notes], steps_per_beat)
+    ends = np.maximum(_steps([n.end for n in notes], steps_per_beat), starts + 1)  # at least one step
     if n_steps is None:
-        n_steps = max((_step(n.end, steps_per_beat) for n in notes), default=0)
-        n_steps = max(n_steps, max((_step(n.start, steps_per_beat) + 1 for n in notes), default=0))
+        n_steps = int(ends.max()) if len(notes) else 0
     n_pitches = highest - lowest + 1
     layers = list(voices) if voices is not None else sorted({n.voice for n in notes})
     layer_of = {voice: i for i, voice in enumerate(layers)} if by_voice else {}
     n_layers = len(layers) if by_voice else 1
     check_roll_size(n_layers * n_steps * n_pitches, n_steps, steps_per_beat)
     roll = np.zeros((n_layers, n_steps, n_pitches), dtype=bool)
-    for note in notes:
+    for note, start, end in zip(notes, starts.tolist(), ends.tolist(), strict=True):
         if not lowest <= note.pitch <= highest:
             continue
         if by_voice and note.voice not in layer_of:
             continue
-        start = _step(note.start, steps_per_beat)
-        end = max(_step(note.end, steps_per_beat), start + 1)
         roll[layer_of.get(note.voice, 0), start:end, note.pitch - lowest] = True
     return roll if by_voice else roll[0]
 
@@ -95,9 +93,9 @@ def check_roll_size(n_bytes: int, n_steps: int, steps_per_beat: int) -> None:
         )
 
 
-def _step(beat: float, steps_per_beat: int) -> int:
-    # floor(x + 0.5): round half up, so 0.5 steps is never rounded down to the even 0.
-    return max(int(math.floor(beat * steps_per_beat + 0.5)), 0)
+def _steps(beats: Sequence[float], steps_per_beat: int) -> np.ndarray:
+    """The grid step of each beat, as int64: floor(x + 0.5) rounds half up, so 0.5 steps never becomes the even 0."""
+    return np.maximum(np.floor(np.asarray(beats, dtype=np.float64) * steps_per_beat + 0.5), 0).astype(np.int64)
 
 
 def from_pianoroll(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_lib import midi_import
 from course_lib.datasets import DataError
@@ -202,3 +204,21 @@ def test_import_train_and_generate_from_the_command_line(tmp_path, monkeypatch, 
 
     with pytest.raises(DataError, match="no imported dataset 'nothing' in output/data \\(found: demo\\)"):
         recipes.load_data("chorale", "nothing")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 20), st.floats(0.01, 4), st.integers(21, 108)),
+        max_size=40,
+    ),
+    st.sampled_from([1, 2, 3, 4, 12]),
+)
+def test_fast_melody_line_is_the_top_line_of_notebook_02(raw, steps_per_beat):
+    from course_lib.notes import monophonic, quantise
+    from course_lib.pianoroll import to_pianoroll
+
+    notes = sorted(Note(start, start + length, pitch) for start, length, pitch in raw)
+    n_steps = len(to_pianoroll(notes, steps_per_beat))
+    slow = midi_import.ALL_PITCHES.encode(monophonic(quantise(notes, steps_per_beat)), steps_per_beat)
+    assert midi_import.melody_tokens(notes, steps_per_beat, n_steps).tolist() == slow + [0] * (n_steps - len(slow))
