@@ -65,6 +65,13 @@ class TempoMap:
         if any(bpm <= 0 for _, bpm in changes):
             raise ValueError("tempo must be positive")
         object.__setattr__(self, "changes", tuple((float(b), float(t)) for b, t in changes))
+        # Seconds at each change, summed once: seconds() is then a binary search, not a walk over
+        # every change (a game-music file can hold hundreds of them, and every note asks).
+        beats, starts = [b for b, _ in self.changes], [0.0]
+        for (beat, bpm), next_beat in zip(self.changes[:-1], beats[1:], strict=True):
+            starts.append(starts[-1] + (next_beat - beat) * 60.0 / bpm)
+        object.__setattr__(self, "_beats", beats)
+        object.__setattr__(self, "_starts", starts)
 
     @classmethod
     def constant(cls, bpm: float) -> TempoMap:
@@ -72,18 +79,14 @@ class TempoMap:
         return cls(((0.0, bpm),))
 
     def seconds(self, beat: float) -> float:
-        """Time in seconds at which ``beat`` sounds."""
-        total = 0.0
-        for i, (change_beat, bpm) in enumerate(self.changes):
-            next_beat = self.changes[i + 1][0] if i + 1 < len(self.changes) else float("inf")
-            if beat <= next_beat:
-                return total + (beat - change_beat) * 60.0 / bpm
-            total += (next_beat - change_beat) * 60.0 / bpm
-        return total  # pragma: no cover - the last segment is open-ended
+        """Time in seconds at which ``beat`` sounds: seconds up to the last change before it, then its tempo."""
+        index = max(bisect.bisect_right(self._beats, beat) - 1, 0)
+        change_beat, bpm = self.changes[index]
+        return self._starts[index] + (beat - change_beat) * 60.0 / bpm
 
     def bpm_at(self, beat: float) -> float:
         """The tempo in force at ``beat``."""
-        index = bisect.bisect_right([b for b, _ in self.changes], beat) - 1
+        index = bisect.bisect_right(self._beats, beat) - 1
         return self.changes[max(index, 0)][1]
 
 

@@ -240,3 +240,23 @@ def test_every_piece_the_reader_accepts_writes_back_to_the_same_piece(tracks, ti
     assert back.notes == piece.notes
     assert back.drum_voices == piece.drum_voices
     assert back.time_signature == piece.time_signature
+
+
+# ---------------------------------------------------------------- hundreds of tempo changes
+
+
+def test_hundreds_of_tempo_changes_give_the_same_seconds_fast():
+    from course_lib.notes import TempoMap
+
+    rng = np.random.default_rng(5)
+    tempo = TempoMap(tuple((float(b), float(rng.integers(40, 240))) for b in range(0, 1792, 2)))  # 896 changes
+    elapsed, expected = 0.0, {}
+    for (beat, bpm), (next_beat, _) in zip(tempo.changes, tempo.changes[1:] + ((1e9, 1.0),), strict=True):
+        for probe in (beat, beat + 0.5, beat + 1.25):
+            expected[probe] = elapsed + (probe - beat) * 60 / bpm
+        elapsed += (next_beat - beat) * 60 / bpm
+    assert all(tempo.seconds(b) == pytest.approx(s, rel=1e-12) for b, s in expected.items())
+    assert tempo.seconds(-1.0) == pytest.approx(-60 / tempo.changes[0][1])
+    with quick(1.0):
+        for beat in np.linspace(0, 1800, 20_000).tolist():
+            tempo.seconds(beat)
