@@ -4,10 +4,11 @@ Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audi
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
 ``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``models``, ``training``,
 ``sampling``, ``recipes`` (what ``python -m course_lib train`` runs), ``pretrained``,
-``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation`` and ``exercises`` (the
-fallback that keeps a notebook with exercises running). Two subpackages: ``checks`` (the
-exercise checks, one module per notebook) and ``tools`` (instructor tooling: the notebook
-builder and runner, nbgrader metadata).
+``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``midi_import`` (a folder
+of your own MIDI files as a dataset) and ``exercises`` (the fallback that keeps a notebook with
+exercises running). Two subpackages: ``checks`` (the exercise checks, one module per notebook)
+and ``tools`` (instructor tooling: the notebook builder and runner, nbgrader metadata, the demo
+MIDI folder).
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported).

@@ -3,7 +3,7 @@
 Tunes from *Ryan's Mammoth Collection* (Boston, 1883; public domain), in the ABC transcriptions
 that ship in music21's corpus, written out as MIDI by music21. Three extra files show what an
 import skips or groups: a copy of a tune, a file cut short and a drum groove. Rebuild with
-``python -m course_lib.demo_folder data/midi/demo`` (the same music21 version gives the same bytes).
+``python -m course_lib.tools.demo_folder data/midi/demo`` (the same music21 version gives the same bytes).
 """
 
 from __future__ import annotations
