@@ -109,10 +109,7 @@ def melody_data(source: str = "chorales") -> MelodyData:
 
 
 def imported_melody_data(name: str) -> MelodyData:
-    """The melody lines of a dataset made by ``python -m course_lib data import``, with a vocabulary cut to their range.
-
-    Notebook: 10_your_own_music
-    """
+    """The melody lines of a folder imported by ``data import``, with a vocabulary cut to their range."""
     from course_lib.midi_import import load_imported
 
     imported = load_imported(name)
