@@ -222,3 +222,43 @@ def test_fast_melody_line_is_the_top_line_of_notebook_02(raw, steps_per_beat):
     n_steps = len(to_pianoroll(notes, steps_per_beat))
     slow = midi_import.ALL_PITCHES.encode(monophonic(quantise(notes, steps_per_beat)), steps_per_beat)
     assert midi_import.melody_tokens(notes, steps_per_beat, n_steps).tolist() == slow + [0] * (n_steps - len(slow))
+
+
+def test_a_folder_of_every_awkward_kind_imports_in_one_call(tmp_path):
+    from test_after_reading import (
+        billions_of_ticks,
+        header,
+        hours_long_note,
+        many_tracks,
+        note,
+        pop_song,
+        time_signature,
+        track,
+    )
+
+    root = tmp_path / "real world"
+    root.mkdir()
+    channels = [c for c in range(15) if c != 9][:14]
+    files = {
+        "orchestra.mid": many_tracks(36),
+        "zero numerator.mid": header() + track(time_signature(0, 2) + note(0, 60, 96) + note(0, 62, 96)),
+        "huge denominator.mid": header() + track(time_signature(4, 255) + note(0, 64, 96)),
+        "one long note.mid": hours_long_note(),
+        "billions of ticks.mid": billions_of_ticks(),
+        "pop.mid": pop_song(),
+        "game.mid": header(0, 1) + track(b"".join(note(c, 50 + i, 96) for i, c in enumerate(channels))),
+        "zero length.mid": header(0, 1) + track(b"\x00\x90\x3c\x40\x00\x80\x3c\x00"),
+        "corrupt.mid": header() + track(b"\x00\x90\x3c\xc0\x60\x80\x3c\x00"),
+    }
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+    manifest = import_folder(root, "real", out=tmp_path / "out")
+    entry = {e["path"]: e for e in manifest["files"]}
+    assert entry["orchestra.mid"]["voices"] == 36 and entry["game.mid"]["voices"] == 14
+    assert entry["zero numerator.mid"]["time_signature"] == [4, 4] == entry["huge denominator.mid"]["time_signature"]
+    assert entry["pop.mid"]["drum_notes"] == 3 and entry["pop.mid"]["notes"] == 2
+    assert entry["one long note.mid"]["reason"].startswith("too long: 11,184,811 beats")
+    assert entry["billions of ticks.mid"]["reason"].startswith("too long: 5,592,406 beats")
+    assert entry["zero length.mid"]["reason"] == "no notes"
+    assert entry["corrupt.mid"]["reason"] == "not readable: data byte 0xC0 > 127 in a channel message (at byte 25)"
+    assert manifest["counts"]["imported"] == 5 and not any("bug" in e.get("reason", "") for e in manifest["files"])
