@@ -183,23 +183,23 @@ def test_import_train_and_generate_from_the_command_line(tmp_path, monkeypatch, 
     from course_lib.midi import read_midi
 
     monkeypatch.chdir(tmp_path)
-    assert main(["data", "import", str(DEMO), "--name", "demo", "--workers", "1"]) == 0
+    assert main(["data", "import", str(DEMO), "--name", "demo", "--steps-per-beat", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "imported 49 of 51 files into output/data/demo" in out
     assert "skipped oddities/drum_groove.mid: drums only" in out
     assert "skipped oddities/cut_short.mid: not readable" in out
     manifest = tmp_path / "output" / "data" / "demo" / "manifest.json"
-    assert main(["data", "import", str(DEMO), "--name", "demo"]) == 0
+    assert main(["data", "import", str(DEMO), "--name", "demo", "--steps-per-beat", "2"]) == 0
     assert "up to date" in capsys.readouterr().out
     for name, limit in (("melody", "4"), ("chorale-made", "3")):
         assert main(["train", name, "--data", "demo", "--limit", limit, "--epochs", "1", "--out", "t"]) == 0
         card = json.loads((tmp_path / "t" / name / f"{name}.json").read_text())
         assert card["data"] == "demo" and card["data_sha256"] == midi_import.sha256_of(manifest)
-        assert card["steps_per_beat"] == 4 and card["training_pieces"] == int(limit)
+        assert card["steps_per_beat"] == 2 and card["training_pieces"] == int(limit)
         model = str(tmp_path / "t" / name / f"{name}.keras")
         assert main(["generate", name, "--model", model, "--bars", "2", "--out", "g"]) == 0
         piece = read_midi(tmp_path / "g" / f"{name}-seed0.mid")
-        assert 4 + 8 - 0.3 <= piece.end <= 4 + 8  # a bar of primer and two generated bars, at 4 frames per beat
+        assert 4 + 8 - 0.6 <= piece.end <= 4 + 8  # a bar of primer and two generated bars, at 2 frames per beat
     from course_lib import recipes
 
     with pytest.raises(DataError, match="no imported dataset 'nothing' in output/data \\(found: demo\\)"):
