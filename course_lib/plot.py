@@ -75,13 +75,16 @@ def plot_pianoroll(
     ax.set_ylabel("pitch")
     if title:
         ax.set_title(title)
-    if len(voices) > 1:
+    if len(voices) > len(VOICE_COLOURS):  # colours repeat: a legend would cover the notes and name none
+        box = {"facecolor": "white", "alpha": 0.8, "linewidth": 0}
+        ax.text(0.995, 0.98, f"{len(voices)} voices", transform=ax.transAxes, ha="right", va="top", bbox=box)
+    elif len(voices) > 1:
         names = voice_names or (VOICE_NAMES if len(voices) <= 4 else [f"voice {v}" for v in voices])
         handles = [
             Patch(color=VOICE_COLOURS[v % len(VOICE_COLOURS)], label=names[i] if i < len(names) else f"voice {v}")
             for i, v in enumerate(voices)
         ]
-        ax.legend(handles=handles, loc="upper right", fontsize="small", ncol=min(len(handles), 8))
+        ax.legend(handles=handles, loc="upper right", fontsize="small", ncol=len(handles))
     return ax
 
 

@@ -80,6 +80,17 @@ def test_twenty_tracks_play_in_the_player_and_write_back_as_twenty_voices():
     assert len(player.wav) > 44 and len(player.roll_png) > 0
 
 
+def test_a_roll_of_many_voices_names_their_number_instead_of_a_legend_over_the_notes():
+    import matplotlib.pyplot as plt
+
+    ax = plot_pianoroll(read_midi(many_tracks(36)))
+    assert ax.get_legend() is None and [t.get_text() for t in ax.texts] == ["36 voices"]
+    plt.close(ax.figure)
+    ax = plot_pianoroll(read_midi(many_tracks(3)))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["soprano", "alto", "tenor"] and not ax.texts
+    plt.close(ax.figure)
+
+
 def test_channels_beyond_fifteen_voices_never_use_the_drum_channel():
     data = write_midi([Note(0, 1, 60, voice=v) for v in range(33)])
     statuses = {b for b in data if 0x90 <= b <= 0x9F}
