@@ -242,6 +242,15 @@ class PianoRollGAN(keras.Model):
         return {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
 
 
+def excerpt_batches(real_classes: np.ndarray, batch_size: int = 64, seed: int = 0) -> tf.data.Dataset:
+    """Endless shuffled batches of one-hot real excerpts: what ``fit`` trains a GAN on.
+
+    Notebook: 07_gan_pianoroll
+    """
+    data = tf.data.Dataset.from_tensor_slices(one_hot(real_classes)).shuffle(len(real_classes), seed=seed)
+    return data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+
+
 class TimeLimit(keras.callbacks.Callback):
     """Stop ``fit`` after the epoch that passes ``seconds``."""
 
@@ -275,8 +284,7 @@ def train_gan(
     keras.utils.set_random_seed(seed)
     model = PianoRollGAN(make_generator(), make_critic(), loss=loss, seed=seed)
     model.compile()
-    data = tf.data.Dataset.from_tensor_slices(one_hot(real_classes)).shuffle(len(real_classes), seed=seed)
-    data = data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+    data = excerpt_batches(real_classes, batch_size, seed)
     epochs = max(1, steps // steps_per_epoch)
     limit = TimeLimit(minutes * 60 - 60)  # the last epoch and its monitoring fit in the last minute
     callbacks = [*(callbacks or []), limit]  # last: its clock includes the other callbacks' work

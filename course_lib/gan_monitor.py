@@ -171,3 +171,25 @@ def plot_history(monitor: GanMonitor, names: tuple[str, ...] = MAIN_METRICS, axe
         ax.set_xlabel("generator step")
     np.atleast_1d(axes)[0].legend(fontsize="small")
     return axes
+
+
+def live_monitor(real_classes: np.ndarray, **options) -> GanMonitor:
+    """A :class:`GanMonitor` whose panels and table are redrawn in a notebook output area as training goes.
+
+    Notebook: 07_gan_pianoroll
+    """
+    import ipywidgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    area = ipywidgets.Output()
+    display(area)
+
+    def redraw(monitor: GanMonitor) -> None:
+        with area:
+            area.clear_output(wait=True)
+            plot_history(monitor)
+            plt.show()
+            print(monitor.table())
+
+    return GanMonitor(real_classes, on_update=redraw, **options)
