@@ -262,3 +262,15 @@ def test_a_folder_of_every_awkward_kind_imports_in_one_call(tmp_path):
     assert entry["zero length.mid"]["reason"] == "no notes"
     assert entry["corrupt.mid"]["reason"] == "not readable: data byte 0xC0 > 127 in a channel message (at byte 25)"
     assert manifest["counts"]["imported"] == 5 and not any("bug" in e.get("reason", "") for e in manifest["files"])
+
+
+def test_demo_folder_matches_the_checksums_in_its_readme():
+    import hashlib
+    import re
+
+    row = re.compile(r"^\| `([^`]+)` \| [\d,]+ \| `([0-9a-f]{64})` \|$", re.M)
+    listed = dict(row.findall((DEMO / "README.md").read_text()))
+    present = {p.relative_to(DEMO).as_posix(): p for p in DEMO.rglob("*.mid")}
+    assert sorted(listed) == sorted(present) and len(present) == 51
+    assert {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in present.items()} == listed
+    assert sum(p.stat().st_size for p in present.values()) < 1_000_000
