@@ -14,7 +14,6 @@ import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -419,12 +418,3 @@ def build_jsb(mat_path: Path, path: Path = JSB_FILE) -> str:
     }
     path.with_name("jsb_chorales.json").write_text(json.dumps(card, indent=2) + "\n")
     return digest
-
-
-def iter_frames(sequence: np.ndarray, lowest: int = JSB_LOWEST) -> Iterator[list[int]]:
-    """The MIDI pitches sounding in each frame of a roll.
-
-    Notebook: 06_lstm_chorales
-    """
-    for frame in np.asarray(sequence, dtype=bool):
-        yield (np.flatnonzero(frame) + lowest).tolist()

@@ -131,17 +131,6 @@ def from_pianoroll(
     return sorted(notes)
 
 
-def pitch_range(music: Piece | Iterable[Note]) -> tuple[int, int]:
-    """Lowest and highest pitch used (inclusive).
-
-    Notebook: 02_representations
-    """
-    pitches = [n.pitch for n in as_notes(music)]
-    if not pitches:
-        raise ValueError("no notes")
-    return min(pitches), max(pitches)
-
-
 def as_piece(
     music: Piece | Iterable[Note] | np.ndarray,
     steps_per_beat: int = 4,
@@ -150,13 +139,16 @@ def as_piece(
 ) -> Piece:
     """A :class:`Piece` from a piece, a list of notes or a piano roll; ``tempo`` overrides the piece's.
 
-    A roll is read with ``steps_per_beat`` and ``lowest``; a piece is copied, never changed.
+    A roll is read with ``steps_per_beat`` and ``lowest``. A piece comes back as it is (so a
+    second call costs nothing), or as a copy with the new tempo: the input is never changed.
     Audio, plots and widgets all accept music in these three forms through this function.
 
     Notebook: 00_setup_check
     """
     if isinstance(music, np.ndarray):
         piece = Piece(from_pianoroll(music, steps_per_beat, lowest))
+    elif isinstance(music, Piece) and tempo is None:
+        return music
     elif isinstance(music, Piece):
         piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup, music.drum_voices)
     else:

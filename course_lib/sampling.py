@@ -250,7 +250,7 @@ def made_key_loop(made, context, uniforms, temperature):
     return frame[0]
 
 
-_made_key_loops: dict[int, object] = {}
+_made_key_loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # compiled loop per MADE layer
 
 
 def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
@@ -258,10 +258,11 @@ def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, tempe
 
     Notebook: 06_lstm_chorales
     """
-    loop = _made_key_loops.get(id(made))
+    loop = _made_key_loops.get(made)
     if loop is None:
-        loop = _made_key_loops[id(made)] = tf.function(
-            lambda context, uniforms, temperature: made_key_loop(made, context, uniforms, temperature)
+        layer = weakref.ref(made)  # the cache must not keep the layer alive
+        loop = _made_key_loops[made] = tf.function(
+            lambda context, uniforms, temperature: made_key_loop(layer(), context, uniforms, temperature)
         )
     uniforms = rng.random(made.keys).astype("float32")
     frame = loop(context.reshape(1, -1).astype("float32"), uniforms, np.float32(temperature))

@@ -195,3 +195,7 @@ def test_a_resumed_averaged_run_ends_where_an_uninterrupted_one_does(tmp_path):
     np.testing.assert_allclose(resumed_history["val_nll"], whole_history["val_nll"], rtol=1e-4)
     for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_every_recipe_can_be_shipped():
+    assert set(recipes.MODELS) <= set(pretrained.SHIPPED)

@@ -143,3 +143,4 @@ def test_as_piece_reads_rolls_copies_pieces_and_overrides_tempo():
     assert copy.tempo == TempoMap.constant(60) and original.tempo == TempoMap.constant(90)  # the original is untouched
     assert (copy.time_signature, copy.pickup) == ((3, 4), 1.0) and copy.notes is not original.notes
     assert as_piece([Note(0.0, 1.0, 60)]).tempo == TempoMap()
+    assert as_piece(original) is original  # nothing to change: no copy, so a second call is free

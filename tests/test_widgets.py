@@ -178,3 +178,17 @@ def test_ab_quiz_hides_reveals_and_scores():
         quiz.next_round()
     with pytest.raises(ValueError, match="at least one"):
         ABQuiz([])
+
+
+def test_the_player_converts_its_music_once(monkeypatch):
+    from course_lib import widgets
+
+    made = []
+    init = Piece.__init__
+    monkeypatch.setattr(Piece, "__init__", lambda self, *a, **k: made.append(1) or init(self, *a, **k))
+    player = widgets.Player(to_pianoroll([Note(0.0, 1.0, 60)], 4))
+    made.clear()
+    player.update(to_pianoroll([Note(0.0, 1.0, 60), Note(1.0, 2.0, 64)], 4))
+    # one Piece from the roll, which the sound and the picture share, and one for the MIDI file
+    # (pitches MIDI can hold); copying it for the synthesiser and the plot made four
+    assert len(made) == 2
