@@ -57,7 +57,7 @@ def plot_pianoroll(
         ]
         colour = VOICE_COLOURS[voice % len(VOICE_COLOURS)]
         ax.add_collection(PolyCollection(boxes, facecolors=colour, edgecolors="black", linewidths=0.3))
-    end = max((n.end for n in notes), default=beats_per_bar)
+    end = max((n.end for n in notes), default=beats_per_bar if beats_per_bar > 0 else 4.0)
     low = min((n.pitch for n in notes), default=60) - 2
     high = max((n.pitch for n in notes), default=72) + 2
     if end <= MAX_GRID_LINES:  # a line per beat; an hours-long piece would draw millions

@@ -117,6 +117,15 @@ def test_plot_draws_any_time_signature_quickly(signature):
     plt.close(ax.figure)
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("signature", [(0, 4), (4, 0)])
+def test_an_empty_piece_with_a_zero_bar_plays_without_a_warning(signature):
+    from course_lib.widgets import Player
+
+    player = Player(Piece([], time_signature=signature))
+    assert player.duration > 0 and player.midi == b""
+
+
 def test_writer_leaves_out_a_time_signature_a_file_cannot_hold():
     back = read_midi(write_midi(Piece([Note(0, 1, 60)], time_signature=(0, 4))))
     assert back.time_signature == (4, 4) and back.notes == [Note(0, 1, 60)]
