@@ -275,6 +275,41 @@ def from_chords(
     return Lines(tokens, position, fermata, steps_per_beat=steps_per_chord, time_signature=(beats_per_bar, 4))
 
 
+def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = 21) -> Lines:
+    """A piano roll read as four voices, the only way a roll allows: top-down.
+
+    In each frame the highest key is the soprano, the lowest the bass, the second and third
+    highest alto and tenor (with three keys the tenor rests; extra middle keys are dropped). A
+    key sounding in two frames running is one held note. Such voices can never cross, and a
+    unison shows as one key: the roll has lost who sang what.
+
+    Notebook: 09_four_voices
+    """
+    notes: list[Note] = []
+    open_notes: dict[int, Note] = {}
+    frames = np.asarray(roll, dtype=bool)
+    for t, frame in enumerate(frames):
+        keys = (np.flatnonzero(frame)[::-1] + lowest).tolist()
+        chosen = {0: keys[0], 3: keys[-1]} if len(keys) >= 2 else {0: keys[0]} if keys else {}
+        if len(keys) >= 3:
+            chosen[1] = keys[1]
+        if len(keys) >= 4:
+            chosen[2] = keys[2]
+        for voice in range(4):
+            pitch = chosen.get(voice)
+            held = open_notes.get(voice)
+            if held is not None and held.pitch == pitch:
+                open_notes[voice] = replace(held, end=(t + 1) / steps_per_beat)
+                continue
+            if held is not None:
+                notes.append(held)
+                del open_notes[voice]
+            if pitch is not None:
+                open_notes[voice] = Note(t / steps_per_beat, (t + 1) / steps_per_beat, pitch, 80, voice)
+    notes += open_notes.values()
+    return from_notes(sorted(notes), name="roll")
+
+
 def soprano_only(lines: Lines) -> Lines:
     """The same grid with alto, tenor and bass resting: what the harmoniser is given.
 

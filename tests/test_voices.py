@@ -67,3 +67,14 @@ def test_the_bundled_chorales_carry_their_fermatas():
     assert lines.tokens.shape[1] == 4 and (lines.tokens > 0).all()
     shares = [sum(1 for c in datasets.load_chorale_list() if c.fermatas)]
     assert shares[0] >= 380  # nearly every chorale has fermatas (a few in the corpus have none)
+
+
+def test_a_roll_is_read_top_down_and_cannot_cross():
+    roll = np.zeros((3, 88), dtype=bool)
+    roll[0, [72 - 21, 67 - 21, 64 - 21, 48 - 21]] = True
+    roll[1, [72 - 21, 67 - 21, 64 - 21, 48 - 21]] = True  # the same keys again: held
+    roll[2, [71 - 21, 67 - 21, 50 - 21]] = True  # three keys: the tenor rests
+    lines = voices.from_roll(roll)
+    assert lines.pitches()[::2].tolist() == [[72, 67, 64, 48], [72, 67, 64, 48], [71, 67, -1, 50]]
+    assert lines.onsets()[:, 0].tolist() == [True, False, False, False, True, False]
+    assert lines.tokens[4, 1] == HOLD  # the alto's G4 goes on sounding

@@ -1,0 +1,187 @@
+"""The four-voice harmoniser: shapes, the NumPy sampling step against Keras, harmonising, the CLI."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import satb_model, satb_recipe, voices
+from course_lib.errors import CourseError
+from course_lib.midi import read_midi, write_midi
+from course_lib.notes import Note, Piece
+from course_lib.voices import HOLD, REST, from_chords
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    keras.utils.set_random_seed(1)
+    return satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+
+
+@pytest.fixture(scope="module")
+def piece():
+    chords = [(72, 67, 64, 48), (74, 67, 62, 43), (76, 67, 60, 48), (74, 65, 59, 43), (72, 64, 55, 48)]
+    return from_chords(chords, fermatas=[4])
+
+
+def test_pad_batch_pads_with_zeros_to_the_bucket(piece):
+    x, y = satb_model.pad_batch([piece, piece], satb_model.bucket_length(piece.steps))
+    assert x["soprano"].shape == (2, 64) and x["meter"].shape == (2, 64, voices.FEATURES)
+    assert x["previous"].shape == (2, 64, 3) and x["chosen"].shape == (2, 64, 2)
+    assert (x["soprano"][:, piece.steps :] == 0).all() and (y["bass"][:, piece.steps :] == 0).all()
+    assert x["previous"][0, 0].tolist() == [REST] * 3  # nothing sang before the first step
+    assert x["previous"][0, 1].tolist() == piece.tokens[0, 1:].tolist()  # the step before, not this one
+    assert x["chosen"][0, 3].tolist() == piece.tokens[3, 1:3].tolist()
+
+
+def test_batches_group_by_length(piece):
+    long = from_chords([(72, 67, 64, 48)] * 50)
+    batches = satb_model.Batches([piece, long, piece], batch_size=4, shuffle=False)
+    shapes = sorted(batches[i][0]["soprano"].shape for i in range(len(batches)))
+    assert shapes == [(1, 128), (2, 64)]
+
+
+def test_the_numpy_step_gives_the_models_logits(tiny, piece):
+    """Teacher-forced, the NumPy LSTM step and heads must equal the Keras model step by step."""
+    outputs = tiny(satb_model.model_inputs(piece), training=False)
+    w = satb_model.sampler_weights(tiny)
+    encoding = satb_model.melody_encoding(tiny, piece)
+    h = c = np.zeros(8)
+    previous = [REST] * 3
+    for t in range(piece.steps):
+        h, c = satb_model.lstm_step(w, np.concatenate([encoding[t], w["embedding"][previous].ravel()]), h, c)
+        state = np.concatenate([encoding[t], h])
+        truth = piece.tokens[t, 1:].tolist()
+        for i, voice in enumerate(satb_model.LOWER_VOICES):
+            mine = satb_model.voice_logits(w, voice, state, truth[:i])
+            theirs = keras.ops.convert_to_numpy(outputs[voice])[0, t]
+            np.testing.assert_allclose(mine, theirs, atol=1e-4)
+        previous = truth
+
+
+def test_the_numpy_melody_encoding_equals_the_bidirectional_layer(tiny, piece):
+    inputs = satb_model.model_inputs(piece)
+    encoder = keras.Model([tiny.input["soprano"], tiny.input["meter"]], tiny.get_layer("melody").output)
+    keras_encoding = keras.ops.convert_to_numpy(encoder([inputs["soprano"], inputs["meter"]]))[0]
+    np.testing.assert_allclose(satb_model.melody_encoding(tiny, piece), keras_encoding, atol=1e-5)
+
+
+def test_voice_rules_forbid_parallels_and_crossing_but_allow_contrary_motion():
+    # before: S G4, A C4 (a fifth); now the soprano moves up to A4
+    forbid = satb_model.voice_rules(69, np.array([67, 60, 55, 48]))
+    banned = forbid("alto", [])
+    assert banned[voices.token_of(62)]  # C4 -> D4 under G4 -> A4: parallel fifths
+    assert not banned[voices.token_of(64)]  # C4 -> E4: a fourth, fine
+    assert not banned[voices.token_of(57)]  # down to A3: contrary motion, fine
+    assert banned[voices.token_of(71)]  # above the soprano: a crossing
+    assert not banned[HOLD] and not banned[REST]
+    # the bass must avoid octaves with the tenor chosen at this step (G3 -> A3), C3 -> D3 is fine
+    bass_banned = satb_model.voice_rules(69, np.array([67, 64, 55, 43]))(
+        "bass", [voices.token_of(64), voices.token_of(57)]
+    )
+    assert bass_banned[voices.token_of(45)] and not bass_banned[voices.token_of(50)]
+
+
+def test_the_tenor_depends_on_the_alto_chosen_at_the_same_step(tiny, piece):
+    w = satb_model.sampler_weights(tiny)
+    state = np.ones(3 * 8)
+    assert not np.allclose(
+        satb_model.voice_logits(w, "tenor", state, [voices.token_of(67)]),
+        satb_model.voice_logits(w, "tenor", state, [voices.token_of(60)]),
+    )
+
+
+def test_sample_in_order_follows_each_softmax_and_passes_the_earlier_voices():
+    seen = []
+
+    def logits_for(voice, chosen):
+        seen.append((voice, list(chosen)))
+        logits = np.full(5, -50.0)
+        logits[len(chosen) + 1] = 0.0  # voice k always draws token k + 1
+        return logits
+
+    drawn = satb_model.sample_in_order(logits_for, np.random.default_rng(0))
+    assert drawn == [1, 2, 3]
+    assert seen == [("alto", []), ("tenor", [1]), ("bass", [1, 2])]
+
+
+def test_harmonise_keeps_the_soprano_and_never_holds_after_a_rest(tiny, piece):
+    result = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
+    assert result.tokens[:, 0].tolist() == piece.tokens[:, 0].tolist()
+    assert (result.tokens[:, 1:] != voices.PAD).all()
+    for voice in range(1, 4):
+        line = result.tokens[:, voice]
+        assert line[0] != HOLD
+        assert not ((line[1:] == HOLD) & (line[:-1] == REST)).any()
+    again = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
+    assert np.array_equal(again.tokens, result.tokens)
+
+
+def test_rules_remove_parallels_and_second_tries_add_cadences(tiny):
+    from course_lib import voice_leading
+
+    melody = voices.soprano_only(
+        from_chords([(72, 60, 55, 48), (74, 60, 55, 48), (72, 60, 55, 48)] * 4, fermatas=[5, 11])
+    )
+    free = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=False) for seed in range(6)]
+    ruled = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=True) for seed in range(6)]
+    tried = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=True, cadence_tries=30) for seed in range(6)]
+    assert voice_leading.evaluate(free)["parallels"] > 0  # an untrained model at a high temperature
+    assert voice_leading.evaluate(ruled)["parallels"] == 0
+    assert voice_leading.evaluate(ruled)["crossings"] == 0
+    assert voice_leading.evaluate(tried)["cadences"] > voice_leading.evaluate(ruled)["cadences"]
+
+
+def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
+    nll = satb_model.nll_per_voice(tiny, [piece])
+    assert set(nll) == {"alto", "tenor", "bass", "mean"}
+    assert nll["alto"] == pytest.approx(np.log(voices.VOCABULARY), rel=0.05)  # untrained: near uniform
+    assert nll["mean"] == pytest.approx((nll["alto"] + nll["tenor"] + nll["bass"]) / 3)
+
+
+def test_a_melody_is_moved_to_c_and_gets_fermatas():
+    # a tune in D major, with a rest after the fourth note and a long last note
+    notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
+    lines, shift = satb_recipe.melody_from_piece(Piece(notes))
+    assert shift % 12 == 10  # D -> C
+    assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > HOLD] == [0, 4, 7, 0, 11, 0]
+    assert lines.fermata_starts() == [6, 12]
+    assert (lines.tokens[:, 1:] == REST).all()
+
+
+def test_melodies_the_harmoniser_cannot_take_are_course_errors():
+    with pytest.raises(CourseError, match="no notes"):
+        satb_recipe.melody_from_piece(Piece([]))
+    with pytest.raises(CourseError, match="spans"):
+        satb_recipe.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
+
+
+def test_harmonise_file_writes_four_tracks_wav_and_png(tmp_path, tiny):
+    melody = tmp_path / "tune.mid"
+    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]), melody)
+    card = {"temperature": 0.75}
+    paths = satb_recipe.harmonise_file(melody, tmp_path / "out", tiny, card)
+    assert [p.name for p in paths] == ["tune-satb.mid", "tune-satb.wav", "tune-satb.png"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    result = read_midi(paths[0])
+    assert len(result.voices()) >= 3
+    soprano = sorted((n for n in result.notes if n.voice == 0), key=lambda n: n.start)
+    assert [n.pitch for n in soprano][:4] == [67, 69, 71, 72]  # moved to C and back: the tune as given
+
+
+def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
+    from course_lib.__main__ import main
+
+    with pytest.raises(CourseError, match="no such file"):
+        satb_recipe.harmonise_file(tmp_path / "missing.mid", tmp_path)
+    code = main(["harmonise", str(tmp_path / "missing.mid"), "--out", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_train_smoke_resumable_card(tmp_path):
+    card = satb_recipe.train(tmp_path, minutes=5, epochs=1, limit=4, progress=None, command="test")
+    saved = json.loads((tmp_path / "satb" / "satb.json").read_text())
+    assert saved == card and card["epochs"] == 1 and card["temperature"] in satb_recipe.TEMPERATURES
+    assert card["valid"]["mean"] > 0
