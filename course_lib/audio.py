@@ -169,7 +169,7 @@ def play(music: Piece | Iterable[Note] | np.ndarray, sample_rate: int = SAMPLE_R
 
     Keyword arguments go to :func:`synthesize`. Silence plays as silence, without warnings.
 
-    Notebook: 00_setup_check
+    Notebook: 01_midi_bytes
     """
     from IPython.display import Audio
 

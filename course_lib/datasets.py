@@ -121,8 +121,6 @@ def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
 
     The file is an uncompressed ``.npz`` with fixed zip timestamps, so the same music21
     version always gives the same bytes. Only ``python -m course_lib data build`` calls this.
-
-    Notebook: 02_representations
     """
     import music21
 
@@ -179,8 +177,6 @@ def write_example_midi(path: Path = EXAMPLE_MIDI, name: str = "bach/bwv269") -> 
     """Write one corpus chorale as a MIDI file with music21's own writer; return its sha256.
 
     Notebook 01 reads this file byte by byte: a real file from a different MIDI writer.
-
-    Notebook: 01_midi_bytes
     """
     from music21 import corpus
 

@@ -278,8 +278,6 @@ def train_gan(
 
     ``callbacks`` (for instance a :class:`~course_lib.gan_monitor.GanMonitor`) run every
     ``steps_per_epoch`` generator steps.
-
-    Notebook: 07_gan_pianoroll
     """
     keras.utils.set_random_seed(seed)
     model = PianoRollGAN(make_generator(), make_critic(), loss=loss, seed=seed)

@@ -52,8 +52,6 @@ def train(
 
     The generator is saved after every 200 steps (``checkpoint/generator.keras``); a new run
     starts afresh. Returns the card.
-
-    Notebook: 07_gan_pianoroll
     """
     from course_lib.training import save_atomically, write_text_atomically
 

@@ -94,7 +94,7 @@ def read_variable_length(data: bytes, offset: int) -> tuple[int, int]:
 def encode_variable_length(value: int) -> bytes:
     """Encode ``value`` (0..0x0FFFFFFF) as a variable-length quantity.
 
-    Notebook: 01_midi_bytes
+    Notebook: 00_setup_check
     """
     if not 0 <= value <= 0x0FFFFFFF:
         raise ValueError(f"variable-length value out of range: {value}")
@@ -383,7 +383,7 @@ def write_midi(
     piece :func:`read_midi` returns can be written; a note outside MIDI's pitches 0..127 or
     before beat 0 raises :class:`MidiError`. Returns the bytes, and writes them to ``path`` if given.
 
-    Notebook: 01_midi_bytes
+    Notebook: 00_setup_check
     """
     piece = music if isinstance(music, Piece) else Piece(as_notes(music))
     conductor: list[tuple[int, int, bytes]] = []

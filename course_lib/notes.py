@@ -141,7 +141,7 @@ def as_notes(music: Piece | Iterable[Note]) -> list[Note]:
 def transpose(notes: Sequence[Note], semitones: int) -> list[Note]:
     """Every note moved by ``semitones``.
 
-    Notebook: 02_representations
+    Notebook: 00_setup_check
     """
     return [n.transposed(semitones) for n in notes]
 

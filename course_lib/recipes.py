@@ -15,7 +15,7 @@ chorale-made  :func:`~course_lib.models.lstm_made`        the JSB standard split
 Each also trains on a folder of your own MIDI files imported with ``python -m course_lib data
 import FOLDER --name NAME``: pass ``NAME`` as the data source.
 
-Notebook: 05_lstm_melody, 06_lstm_chorales
+Notebook: 05_lstm_melody
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1,
 def chorale_roll(chorale: Piece) -> np.ndarray:
     """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls.
 
-    Notebook: 06_lstm_chorales
+    Notebook: 05_lstm_melody
     """
     return to_pianoroll(chorale, steps_per_beat=1, lowest=PIANO_LOWEST, highest=PIANO_HIGHEST)
 
@@ -150,7 +150,7 @@ def chorale_roll(chorale: Piece) -> np.ndarray:
 def chorale_data(source: str = "jsb") -> datasets.Splits:
     """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat.
 
-    Notebook: 06_lstm_chorales
+    Notebook: 05_lstm_melody
     """
     if source == "jsb":
         return datasets.load_jsb()
@@ -257,7 +257,7 @@ def train(
     recorded in the card (the command line that ran this); ``seed`` seeds the starting weights,
     dropout and batch order. A run resumes only with the same data, limit and seed. Returns the card.
 
-    Notebook: 06_lstm_chorales
+    Notebook: 05_lstm_melody
     """
     from course_lib.training import Checkpoints, check_writable, save_atomically, write_text_atomically
 
@@ -323,8 +323,6 @@ def primer(name: str, data, beats: int = 4, piece: int = 0, steps_per_beat: int 
     """The first ``beats`` beats of validation piece ``piece``: a seed phrase from the data.
 
     ``steps_per_beat`` is the frame models' frame rate (1 unless the data were imported finer).
-
-    Notebook: 05_lstm_melody
     """
     sequence = data.valid[piece]
     steps_per_beat = data.steps_per_beat if name == "melody" else steps_per_beat or 1
@@ -334,7 +332,7 @@ def primer(name: str, data, beats: int = 4, piece: int = 0, steps_per_beat: int 
 def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
     """Generated tokens or frames as a :class:`Piece` at the course's chorale tempo.
 
-    Notebook: 05_lstm_melody
+    Notebook: 08_evaluation
     """
     tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
     if name == "melody":
@@ -355,8 +353,6 @@ def generate(
     seed: int = 0,
 ) -> Piece:
     """Continue ``primer_sequence`` by ``beats`` beats with a trained model; returns the whole piece.
-
-    Notebook: 05_lstm_melody
     """
     from course_lib import sampling
 

@@ -64,8 +64,6 @@ def sample_token(logits: np.ndarray, rng: np.random.Generator, temperature: floa
 
 def sample_keys(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
     """Independent Bernoulli draws, one per key: ``sigmoid(logit / temperature)``.
-
-    Notebook: 06_lstm_chorales
     """
     probabilities = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64) / temperature))
     return rng.random(probabilities.shape) < probabilities
