@@ -1,4 +1,4 @@
-"""Frame NLL and accuracy against the published sanity baselines; training helpers on real JSB data."""
+"""Frame NLL and accuracy against two sanity baselines computed here; training helpers on real JSB data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def predicted_test_frames():
     return jsb, np.concatenate([x[1:] for x in jsb.test])  # frames 2..T are the predicted ones
 
 
-def test_per_key_marginals_score_the_published_11_09():
+def test_per_key_marginals_score_the_computed_11_09():
     jsb, frames = predicted_test_frames()
     marginals = np.concatenate(jsb.train).mean(axis=0)
     assert frame_nll(np.broadcast_to(marginals, frames.shape), frames) == pytest.approx(11.09, abs=0.01)
