@@ -5,8 +5,6 @@ Notebook: 07_gan_pianoroll
 
 from __future__ import annotations
 
-import datetime
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +51,8 @@ def train(
     The generator is saved after every 200 steps (``checkpoint/generator.keras``); a new run
     starts afresh. Returns the card.
     """
-    from course_lib.training import save_atomically, write_text_atomically
+    from course_lib.tools.cards import write_card
+    from course_lib.training import save_atomically
 
     real = gan.load_excerpts("train")[:limit]
     folder = Path(out) / "gan"
@@ -71,27 +70,22 @@ def train(
     path = save_atomically(model.generator, folder / "gan.keras", include_optimizer=False)
     generated = score(model.generator, monitor)
     within = [m for m in gan_monitor.MAIN_METRICS if gan_monitor.close_enough(generated[m], monitor.real[m])]
-    card = {
-        "name": "gan",
-        "command": command,
-        "data": "chorales",
-        "data_file": datasets.CHORALES_FILE.name,
-        "data_sha256": datasets.sha256_of(datasets.CHORALES_FILE),
-        "training_excerpts": len(real),
-        "generator_steps": int(model.generator_optimizer.iterations.numpy()),
-        "train_seconds": round(monitor.history[-1]["seconds"], 1),
-        "scored": f"{SCORE_SAMPLES} excerpts, seed {SCORE_SEED}, argmax binarisation",
-        "generated": {k: round(v, 4) for k, v in generated.items()},
-        "data_metrics": {k: round(v, 4) for k, v in monitor.real.items()},
-        "within_target": within,
-        "flags": gan_monitor.alarms(generated, monitor.real),
-        "params": model.generator.count_params(),
-        "date": datetime.date.today().isoformat(),
-        "size_bytes": path.stat().st_size,
-        "model_sha256": datasets.sha256_of(path),
-        "keras": keras.__version__,
-    }
-    write_text_atomically(folder / "gan.json", json.dumps(card, indent=2) + "\n")
+    card = write_card(
+        model.generator,
+        path,
+        name="gan",
+        command=command,
+        data="chorales",
+        data_file=datasets.CHORALES_FILE,
+        training_excerpts=len(real),
+        generator_steps=int(model.generator_optimizer.iterations.numpy()),
+        train_seconds=round(monitor.history[-1]["seconds"], 1),
+        scored=f"{SCORE_SAMPLES} excerpts, seed {SCORE_SEED}, argmax binarisation",
+        generated={k: round(v, 4) for k, v in generated.items()},
+        data_metrics={k: round(v, 4) for k, v in monitor.real.items()},
+        within_target=within,
+        flags=gan_monitor.alarms(generated, monitor.real),
+    )
     if progress:
         progress(f"wrote {path}; {len(within)} of 6 main metrics within target; flags: {card['flags'] or 'none'}")
     return card

@@ -20,8 +20,6 @@ Notebook: 05_lstm_melody
 
 from __future__ import annotations
 
-import datetime
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,23 +27,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib import datasets
+from course_lib import datasets, models
+from course_lib.errors import CourseError
 from course_lib.notes import Piece, TempoMap, monophonic, quantise
 from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, from_pianoroll, to_pianoroll
 from course_lib.tokens import HOLD, REST, MelodyVocabulary
 
-MODELS = ("melody", "chorale", "chorale-made")
 SOURCES = ("chorales", "jsb")
-DEFAULT_SOURCE = {"melody": "chorales", "chorale": "jsb", "chorale-made": "jsb"}
 MELODY_WINDOW = 64  # tokens a training window predicts (4 bars of 4/4 at 4 steps per beat)
 TEMPO_BPM = datasets.CHORALE_TEMPO_BPM
 OUTPUT_DIR = Path("output")
-# Optimiser settings of the frame models (notebook 06). The piano-roll LSTM trains best with a
-# high learning rate whose noise weight averaging smooths out (bench/chorale_learning_rate.py).
-FRAME_SETTINGS: dict[str, dict[str, float]] = {
-    "chorale": {"learning_rate": 6e-3, "averaging": 0.99},
-    "chorale-made": {"learning_rate": 2e-3},
-}
 
 
 @dataclass
@@ -185,58 +176,172 @@ def source_timing(source: str) -> dict:
     return {"frame_steps_per_beat": imported.steps_per_beat, "tempo_bpm": imported.tempo_bpm}
 
 
+class Recipe:
+    """One trainable model: its builder, its data, how it trains, scores and turns output into music.
+
+    The command line, the bench and the notebooks reach every model through :data:`RECIPES`,
+    so a model trained anywhere is the same kind of object. Subclasses say what differs between
+    token models and frame models; nothing else branches on a model's name.
+    """
+
+    unit = ""  # what the NLL is per: "token" or "frame"
+
+    def __init__(self, name: str, builder: Callable, default_source: str, epochs: int, settings: dict) -> None:
+        self.name, self.builder, self.default_source = name, builder, default_source
+        self.epochs, self.settings = epochs, settings  # at most this many epochs; the loop's options
+
+    def build(self, data) -> keras.Model:
+        return self.builder(data)
+
+    def load_data(self, source: str):
+        raise NotImplementedError
+
+    def fit(self, model: keras.Model, data, epochs: int, **loop_options) -> dict[str, list[float]]:
+        raise NotImplementedError
+
+    def evaluate(self, model: keras.Model, sequences: list) -> dict[str, float]:
+        raise NotImplementedError
+
+    def steps_per_beat(self, data, card: dict) -> int:
+        raise NotImplementedError
+
+    def card_fields(self, data, source: str) -> dict:
+        raise NotImplementedError
+
+    def to_piece(self, generated: np.ndarray, card: dict) -> Piece:
+        raise NotImplementedError
+
+    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TokenRecipe(Recipe):
+    """A melody model: windows of tokens in, the next token's logits out."""
+
+    unit = "token"
+
+    def load_data(self, source: str) -> MelodyData:
+        return melody_data(source)
+
+    def fit(self, model, data, epochs, **loop_options):
+        from course_lib import training
+
+        train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
+        return training.train_token_model(model, train, valid, epochs, **{**self.settings, **loop_options})
+
+    def evaluate(self, model, sequences):
+        from course_lib import training
+
+        return training.evaluate_tokens(model, melody_windows(sequences, hop=MELODY_WINDOW))
+
+    def steps_per_beat(self, data, card):
+        return data.steps_per_beat
+
+    def card_fields(self, data, source):
+        return {"vocabulary": [data.vocabulary.lowest, data.vocabulary.highest], "steps_per_beat": data.steps_per_beat}
+
+    def to_piece(self, generated, card):
+        vocabulary = MelodyVocabulary(*card["vocabulary"])
+        tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
+        return Piece(vocabulary.decode(generated, card["steps_per_beat"]), tempo)
+
+    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed):
+        from course_lib import sampling
+
+        return np.array(sampling.generate_tokens(model, list(primer_sequence), steps, temperature, top_k, top_p, seed))
+
+
+class FrameRecipe(Recipe):
+    """A piano-roll model: frames so far in, the next frame's 88 key logits out."""
+
+    unit = "frame"
+
+    def load_data(self, source: str) -> datasets.Splits:
+        return chorale_data(source)
+
+    def fit(self, model, data, epochs, **loop_options):
+        from course_lib import training
+
+        train, valid = list(data.train), list(data.valid)
+        return training.train_frame_model(model, train, valid, epochs, **{**self.settings, **loop_options})
+
+    def evaluate(self, model, sequences):
+        from course_lib import training
+
+        return training.evaluate_frames(model, list(sequences))
+
+    def steps_per_beat(self, data, card):
+        return card.get("steps_per_beat", 1)
+
+    def card_fields(self, data, source):
+        return {"steps_per_beat": source_timing(source)["frame_steps_per_beat"], "lowest": PIANO_LOWEST}
+
+    def to_piece(self, generated, card):
+        tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
+        notes = from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"])
+        return Piece(notes, tempo)
+
+    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed):
+        from course_lib import sampling
+
+        return sampling.generate_frames(model, primer_sequence, steps, temperature, seed)
+
+
+# The table. Optimiser settings of the frame models (notebook 06): the piano-roll LSTM trains best
+# with a high learning rate whose noise weight averaging smooths out (chosen on validation by
+# bench/chorale_learning_rate.py).
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        TokenRecipe("melody", lambda data: models.melody_lstm(data.vocabulary.size), "chorales", 100, {}),
+        FrameRecipe(
+            "chorale",
+            lambda data: models.pianoroll_lstm(input_dropout=0.3, deep=512),
+            "jsb",
+            200,
+            {"learning_rate": 6e-3, "averaging": 0.99},
+        ),
+        FrameRecipe("chorale-made", lambda data: models.lstm_made(), "jsb", 200, {"learning_rate": 2e-3}),
+    )
+}
+MODELS = tuple(RECIPES)
+DEFAULT_SOURCE = {name: recipe.default_source for name, recipe in RECIPES.items()}
+FRAME_SETTINGS = {name: recipe.settings for name, recipe in RECIPES.items() if recipe.unit == "frame"}
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe of model ``name``, or a one-line error naming the ones there are."""
+    if name not in RECIPES:
+        raise CourseError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    return RECIPES[name]
+
+
 def build(name: str, data) -> keras.Model:
     """A fresh, untrained model for recipe ``name`` (its size set by the data for the melody).
 
-    Notebook: 05_lstm_melody
+    Notebook: 10_your_own_music
     """
-    from course_lib import models
-
-    if name == "melody":
-        return models.melody_lstm(data.vocabulary.size)
-    if name == "chorale":
-        return models.pianoroll_lstm(input_dropout=0.3, deep=512)
-    if name == "chorale-made":
-        return models.lstm_made()
-    raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
+    return recipe(name).build(data)
 
 
 def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_options) -> dict[str, list[float]]:
     """Train ``model`` with the recipe's settings; ``loop_options`` go to the training loop (and override them).
 
-    Notebook: 05_lstm_melody
+    Notebook: 10_your_own_music
     """
-    from course_lib import training
-
-    if name == "melody":
-        train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
-        return training.train_token_model(model, train, valid, 100 if epochs is None else epochs, **loop_options)
-    return training.train_frame_model(
-        model,
-        list(data.train),
-        list(data.valid),
-        200 if epochs is None else epochs,
-        **{**FRAME_SETTINGS[name], **loop_options},
-    )
+    chosen = recipe(name)
+    return chosen.fit(model, data, chosen.epochs if epochs is None else epochs, **loop_options)
 
 
 def evaluate(name: str, model: keras.Model, data, split: str = "valid") -> dict[str, float]:
-    """NLL (nats per token or per frame) and accuracy of ``model`` on a split of its data.
-
-    Notebook: 05_lstm_melody
-    """
-    from course_lib import training
-
-    sequences = getattr(data, split)
-    if name == "melody":
-        return training.evaluate_tokens(model, melody_windows(sequences, hop=MELODY_WINDOW))
-    return training.evaluate_frames(model, list(sequences))
+    """NLL (nats per token or per frame) and accuracy of ``model`` on a split of its data."""
+    return recipe(name).evaluate(model, getattr(data, split))
 
 
 def load_data(name: str, source: str | None = None):
     """The data recipe ``name`` trains on: :class:`MelodyData` or :class:`~course_lib.datasets.Splits` of rolls."""
-    source = source or DEFAULT_SOURCE[name]
-    return melody_data(source) if name == "melody" else chorale_data(source)
+    chosen = recipe(name)
+    return chosen.load_data(source or chosen.default_source)
 
 
 def train(
@@ -256,14 +361,14 @@ def train(
     ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
     recorded in the card (the command line that ran this); ``seed`` seeds the starting weights,
     dropout and batch order. A run resumes only with the same data, limit and seed. Returns the card.
-
-    Notebook: 05_lstm_melody
     """
-    from course_lib.training import Checkpoints, check_writable, save_atomically, write_text_atomically
+    from course_lib.tools.cards import write_card
+    from course_lib.training import Checkpoints, check_writable, save_atomically
 
-    source = source or DEFAULT_SOURCE[name]
+    chosen = recipe(name)
+    source = source or chosen.default_source
     folder = check_writable(Path(out) / name)
-    data = load_data(name, source)
+    data = chosen.load_data(source)
     if limit is not None:
         data.train[limit:] = []
     checkpoints = Checkpoints(folder / "checkpoint")
@@ -274,46 +379,35 @@ def train(
     if progress and checkpoints.exists():
         progress(f"resuming from {checkpoints.folder}")
     keras.utils.set_random_seed(seed)  # the starting weights
-    model = build(name, data)
-    unit = "token" if name == "melody" else "frame"
+    model = chosen.build(data)
 
     def report(epoch: int, scores: dict) -> None:
         if progress:
             minutes, seconds = divmod(int(scores["seconds"]), 60)
             progress(
                 f"{name} epoch {epoch + 1:3d}  train {scores['loss']:.3f}  valid {scores['val_nll']:.3f} "
-                f"nats/{unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
+                f"nats/{chosen.unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
             )
 
     history = fit(name, model, data, epochs, time_limit=time_limit, seed=seed, on_epoch=report, checkpoints=checkpoints)
     path = save_atomically(model, folder / f"{name}.keras", include_optimizer=False)
-    card = {
-        "name": name,
-        "command": command or f"python -m course_lib train {name} --data {source}",
-        "data": source,
-        "data_file": data_file(source).name if source in SOURCES else data_file(source).as_posix(),
-        "data_sha256": datasets.sha256_of(data_file(source)),  # for an imported folder: its manifest's
-        "training_pieces": len(data.train),
-        "seed": seed,
-        "epochs": len(history["loss"]),
-        "train_seconds": round(history["seconds"][-1], 1),
-        "valid": {k: round(v, 4) for k, v in evaluate(name, model, data, "valid").items()},
-        "test": {k: round(v, 4) for k, v in evaluate(name, model, data, "test").items()},
-        "unit": f"nats per {unit}",
-        "params": model.count_params(),
-        "date": datetime.date.today().isoformat(),
-        "size_bytes": path.stat().st_size,
-        "model_sha256": datasets.sha256_of(path),
-        "keras": keras.__version__,
-    }
-    timing = source_timing(source)
-    if name == "melody":
-        card.update(vocabulary=[data.vocabulary.lowest, data.vocabulary.highest], steps_per_beat=data.steps_per_beat)
-    else:
-        card.update(steps_per_beat=timing["frame_steps_per_beat"], lowest=PIANO_LOWEST)
-    if source not in SOURCES:
-        card["tempo_bpm"] = timing["tempo_bpm"]
-    write_text_atomically(folder / f"{name}.json", json.dumps(card, indent=2) + "\n")
+    card = write_card(
+        model,
+        path,
+        name=name,
+        command=command or f"python -m course_lib train {name} --data {source}",
+        data=source,
+        data_file=data_file(source),  # for an imported folder: its manifest
+        training_pieces=len(data.train),
+        seed=seed,
+        epochs=len(history["loss"]),
+        train_seconds=round(history["seconds"][-1], 1),
+        valid={k: round(v, 4) for k, v in chosen.evaluate(model, data.valid).items()},
+        test={k: round(v, 4) for k, v in chosen.evaluate(model, data.test).items()},
+        unit=f"nats per {chosen.unit}",
+        **chosen.card_fields(data, source),
+        **({} if source in SOURCES else {"tempo_bpm": source_timing(source)["tempo_bpm"]}),
+    )
     if progress:
         progress(f"wrote {path} ({card['size_bytes'] / 1e6:.1f} MB); valid {card['valid']}, test {card['test']}")
     return card
@@ -324,9 +418,8 @@ def primer(name: str, data, beats: int = 4, piece: int = 0, steps_per_beat: int 
 
     ``steps_per_beat`` is the frame models' frame rate (1 unless the data were imported finer).
     """
-    sequence = data.valid[piece]
-    steps_per_beat = data.steps_per_beat if name == "melody" else steps_per_beat or 1
-    return np.asarray(sequence[: beats * steps_per_beat])
+    rate = recipe(name).steps_per_beat(data, {"steps_per_beat": steps_per_beat or 1})
+    return np.asarray(data.valid[piece][: beats * rate])
 
 
 def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
@@ -334,11 +427,7 @@ def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
 
     Notebook: 08_evaluation
     """
-    tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
-    if name == "melody":
-        vocabulary = MelodyVocabulary(*card["vocabulary"])
-        return Piece(vocabulary.decode(generated, card["steps_per_beat"]), tempo)
-    return Piece(from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"]), tempo)
+    return recipe(name).to_piece(generated, card)
 
 
 def generate(
@@ -352,16 +441,11 @@ def generate(
     top_p: float | None = None,
     seed: int = 0,
 ) -> Piece:
-    """Continue ``primer_sequence`` by ``beats`` beats with a trained model; returns the whole piece.
-    """
-    from course_lib import sampling
-
-    if name == "melody":
-        steps = beats * card["steps_per_beat"]
-        tokens = sampling.generate_tokens(model, list(primer_sequence), steps, temperature, top_k, top_p, seed)
-        return to_piece(name, np.array(tokens), card)
-    frames = sampling.generate_frames(model, primer_sequence, beats * card.get("steps_per_beat", 1), temperature, seed)
-    return to_piece(name, frames, card)
+    """Continue ``primer_sequence`` by ``beats`` beats with a trained model; returns the whole piece."""
+    chosen = recipe(name)
+    steps = beats * card.get("steps_per_beat", 1)
+    generated = chosen.generate(model, card, primer_sequence, steps, temperature, top_k, top_p, seed)
+    return chosen.to_piece(generated, card)
 
 
 def write_outputs(piece: Piece, stem: Path, title: str) -> list[Path]:
