@@ -164,20 +164,24 @@ def compile_harmoniser(model: keras.Model, learning_rate: float = 2e-3) -> keras
     return model
 
 
-def nll_per_voice(model: keras.Model, pieces: Sequence[Lines]) -> dict[str, float]:
+def nll_per_voice(model: keras.Model, pieces: Sequence[Lines], batch_size: int = 32) -> dict[str, float]:
     """Mean negative log-likelihood (nats) of each lower voice's token per step, and their mean.
 
-    Notebook: 09_four_voices
+    Every real step counts once (padding does not), however the pieces are batched.
     """
     totals, steps = dict.fromkeys(LOWER_VOICES, 0.0), 0
-    for piece in pieces:
-        outputs = model(model_inputs(piece), training=False)
-        for i, voice in enumerate(LOWER_VOICES):
-            logits = keras.ops.convert_to_numpy(outputs[voice])[0].astype("float64")
+    batches = Batches(pieces, batch_size=batch_size, shuffle=False)
+    for index in range(len(batches)):
+        x, y = batches[index]
+        outputs = model(x, training=False)
+        real = x["soprano"] != PAD
+        steps += int(real.sum())
+        for voice in LOWER_VOICES:
+            logits = keras.ops.convert_to_numpy(outputs[voice]).astype("float64")
             logits -= logits.max(axis=-1, keepdims=True)
             log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-            totals[voice] += -log_p[np.arange(piece.steps), piece.tokens[:, i + 1]].sum()
-        steps += piece.steps
+            picked = np.take_along_axis(log_p, y[voice][..., None], axis=-1)[..., 0]
+            totals[voice] += -picked[real].sum()
     out = {voice: totals[voice] / steps for voice in LOWER_VOICES}
     out["mean"] = sum(out.values()) / 3
     return out

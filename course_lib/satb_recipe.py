@@ -57,7 +57,7 @@ class Progress(keras.callbacks.Callback):
         rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.report(
             f"satb epoch {epoch + 1:3d}  train {logs.get('loss', float('nan')) / 3:.3f}  "
-            f"valid {logs.get('val_loss', float('nan')) / 3:.3f} nats/voice step  "
+            f"valid {logs.get('val_loss', float('nan')) / 3:.3f} (Keras loss / 3, padding counted)  "
             f"lr {rate:.1e}  {minutes:2d}:{seconds:02d}"
         )
 

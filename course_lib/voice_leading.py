@@ -201,10 +201,7 @@ def evaluate(pieces: Lines | Iterable[Lines]) -> dict[str, float]:
 
 
 def find_parallels(lines: Lines) -> list[tuple[int, int, int, str]]:
-    """Every parallel as ``(step, upper voice, lower voice, kind)``: the step is where the move ends.
-
-    Notebook: 09_four_voices
-    """
+    """Every parallel as ``(step, upper voice, lower voice, kind)``: the step is where the move ends."""
     p = lines.pitches()
     found = []
     for t in range(1, lines.steps):

@@ -133,6 +133,13 @@ class Lines:
         out[self.fermata_starts(), POSITIONS + 1] = 1.0
         return out
 
+    def head(self, steps: int) -> Lines:
+        """The first ``steps`` steps (for an excerpt).
+
+        Notebook: 09_four_voices
+        """
+        return replace(self, tokens=self.tokens[:steps], position=self.position[:steps], fermata=self.fermata[:steps])
+
     def with_voices(self, tokens: np.ndarray) -> Lines:
         """The same grid with other tokens (for example, generated alto, tenor and bass)."""
         return replace(self, tokens=np.asarray(tokens))
@@ -256,8 +263,6 @@ def from_chords(
 
     A voice that repeats its pitch in the next chord holds it; -1 is a rest. ``fermatas`` are
     chord indices. Handy for small hand-written examples.
-
-    Notebook: 09_four_voices
     """
     chords = np.asarray(chords, dtype=int).reshape(len(chords), 4)
     tokens = np.full((len(chords) * steps_per_chord, 4), HOLD, dtype=np.int32)
@@ -281,7 +286,8 @@ def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = 21) -> Li
     In each frame the highest key is the soprano, the lowest the bass, the second and third
     highest alto and tenor (with three keys the tenor rests; extra middle keys are dropped). A
     key sounding in two frames running is one held note. Such voices can never cross, and a
-    unison shows as one key: the roll has lost who sang what.
+    unison shows as one key: the roll has lost who sang what. Keys outside ``LOWEST..HIGHEST``
+    (no chorale voice goes there) are left out.
 
     Notebook: 09_four_voices
     """
@@ -289,7 +295,7 @@ def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = 21) -> Li
     open_notes: dict[int, Note] = {}
     frames = np.asarray(roll, dtype=bool)
     for t, frame in enumerate(frames):
-        keys = (np.flatnonzero(frame)[::-1] + lowest).tolist()
+        keys = [k for k in (np.flatnonzero(frame)[::-1] + lowest).tolist() if LOWEST <= k <= HIGHEST]
         chosen = {0: keys[0], 3: keys[-1]} if len(keys) >= 2 else {0: keys[0]} if keys else {}
         if len(keys) >= 3:
             chosen[1] = keys[1]

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import satb_model, satb_recipe, voices
+from course_lib import satb_model, satb_recipe, voice_leading, voices
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
@@ -119,8 +119,6 @@ def test_harmonise_keeps_the_soprano_and_never_holds_after_a_rest(tiny, piece):
 
 
 def test_rules_remove_parallels_and_second_tries_add_cadences(tiny):
-    from course_lib import voice_leading
-
     melody = voices.soprano_only(
         from_chords([(72, 60, 55, 48), (74, 60, 55, 48), (72, 60, 55, 48)] * 4, fermatas=[5, 11])
     )
@@ -138,6 +136,12 @@ def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
     assert set(nll) == {"alto", "tenor", "bass", "mean"}
     assert nll["alto"] == pytest.approx(np.log(voices.VOCABULARY), rel=0.05)  # untrained: near uniform
     assert nll["mean"] == pytest.approx((nll["alto"] + nll["tenor"] + nll["bass"]) / 3)
+    # batched with a longer piece (so this one is padded), its steps must count the same
+    longer = from_chords([(72, 67, 64, 48), (71, 67, 62, 43)] * 9)
+    together = satb_model.nll_per_voice(tiny, [piece, longer])
+    alone = [satb_model.nll_per_voice(tiny, [p]) for p in (piece, longer)]
+    expected = (alone[0]["bass"] * piece.steps + alone[1]["bass"] * longer.steps) / (piece.steps + longer.steps)
+    assert together["bass"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_a_melody_is_moved_to_c_and_gets_fermatas():
@@ -185,3 +189,33 @@ def test_train_smoke_resumable_card(tmp_path):
     saved = json.loads((tmp_path / "satb" / "satb.json").read_text())
     assert saved == card and card["epochs"] == 1 and card["temperature"] in satb_recipe.TEMPERATURES
     assert card["valid"]["mean"] > 0
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        satb_model.satb_harmoniser,
+        satb_model.lstm_step,
+        satb_model.voice_logits,
+        satb_model.sample_in_order,
+        satb_model.sample_step,
+        voice_leading.parallel_kind,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_notebook_09_shows_the_librarys_own_code(function):
+    """The lesson code a student reads in notebook 09 is the library's one copy, line for line."""
+    import inspect
+    from pathlib import Path
+
+    import nbformat
+
+    notebook = nbformat.read(Path(__file__).parent.parent / "solutions" / "09_four_voices.ipynb", as_version=4)
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    cells = [
+        "\n".join(line for line in cell.source.splitlines() if line.strip() not in markers)
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+    source = inspect.getsource(function).rstrip("\n")
+    assert any(source in cell for cell in cells), f"notebook 09 has no exact copy of {function.__name__}"
