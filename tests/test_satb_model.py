@@ -219,3 +219,16 @@ def test_notebook_09_shows_the_librarys_own_code(function):
     ]
     source = inspect.getsource(function).rstrip("\n")
     assert any(source in cell for cell in cells), f"notebook 09 has no exact copy of {function.__name__}"
+
+
+def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
+    from course_lib.__main__ import main
+
+    melody = tmp_path / "hymn.mid"
+    tune = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]
+    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate(tune)] + [Note(15, 17, 60)]), melody)
+    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.count("wrote") == 3
+    result = read_midi(tmp_path / "out" / "hymn-satb.mid")
+    assert len(result.voices()) == 4  # a track per voice
+    assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]
