@@ -147,7 +147,7 @@ def train(
         "data_sha256": datasets.sha256_of(datasets.CHORALES_FILE),
         "split": "by tune (datasets.load_chorales(by='tune'))",
         "training_pieces": len(train_pieces),
-        "epochs": len(history.history["loss"]),
+        "epochs": history.epoch[-1] + 1,  # counts the epochs of an interrupted run too
         "train_seconds": round(train_seconds, 1),
         "valid": {k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.valid).items()},
         "test": {k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.test).items()},

@@ -232,3 +232,20 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
     result = read_midi(tmp_path / "out" / "hymn-satb.mid")
     assert len(result.voices()) == 4  # a track per voice
     assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]
+
+
+def test_an_interrupted_training_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    class Interrupt(satb_recipe.TimeLimit):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt  # after BackupAndRestore has saved the epoch
+
+    monkeypatch.setattr(satb_recipe, "TimeLimit", Interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        satb_recipe.train(tmp_path, epochs=2, limit=4, progress=None)
+    assert (tmp_path / "satb" / "backup").exists()
+    monkeypatch.undo()
+    lines = []
+    card = satb_recipe.train(tmp_path, epochs=2, limit=4, progress=lines.append)
+    assert lines[0].startswith("resuming from")
+    assert lines[1].startswith("satb epoch   2")  # epoch 1 was not trained again
+    assert card["epochs"] == 2 and not (tmp_path / "satb" / "backup").exists()
