@@ -249,3 +249,13 @@ def test_an_interrupted_training_run_resumes_where_it_stopped(tmp_path, monkeypa
     assert lines[0].startswith("resuming from")
     assert lines[1].startswith("satb epoch   2")  # epoch 1 was not trained again
     assert card["epochs"] == 2 and not (tmp_path / "satb" / "backup").exists()
+
+
+def test_the_shipped_harmoniser_scores_what_its_card_says():
+    from course_lib import datasets, pretrained
+
+    card = pretrained.card("satb")
+    assert card["data_sha256"] == datasets.sha256_of(datasets.CHORALES_FILE)
+    nll = satb_model.nll_per_voice(pretrained.load("satb"), satb_recipe.load_lines().valid)
+    for key, value in card["valid"].items():
+        assert nll[key] == pytest.approx(value, abs=1e-3)
