@@ -3,21 +3,32 @@
 Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audio`` (with the
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
 ``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``models``, ``training``,
-``sampling``, ``recipes`` (what ``python -m course_lib train`` runs), ``pretrained``,
-``metrics``, ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``midi_import`` (a folder
-of your own MIDI files as a dataset) and ``exercises`` (the fallback that keeps a notebook with
-exercises running). Two subpackages: ``checks`` (the exercise checks, one module per notebook)
-and ``tools`` (instructor tooling: the notebook builder and runner, nbgrader metadata, the demo
-MIDI folder).
+``sampling``, ``recipes`` (every trainable model as one table), ``pretrained``, ``metrics``,
+``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``voices``, ``voice_leading``,
+``satb_model`` and ``satb_recipe`` (four voices), ``midi_import`` (a folder of your own MIDI
+files as a dataset) and ``exercises`` (the fallback that keeps a notebook with exercises
+running). Two subpackages: ``checks`` (the exercise checks, one module per notebook) and
+``tools`` (instructor tooling: the command line, model cards, the data builders, the notebook
+builder and runner, nbgrader metadata, the demo MIDI folder). Of the student-facing modules,
+only the three recipe modules' ``train`` functions reach into ``tools`` (to write the card).
+
+The Keras backend is TensorFlow where it is installed (the course is tested with it), else JAX,
+else PyTorch, unless ``KERAS_BACKEND`` says otherwise.
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported).
 """
 
+import importlib.util
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+if "KERAS_BACKEND" not in os.environ:  # Keras's default is TensorFlow: use another one where TF is absent
+    for _module in ("tensorflow", "jax", "torch"):
+        if importlib.util.find_spec(_module):
+            os.environ["KERAS_BACKEND"] = _module
+            break
 
 __version__ = "0.1.0"
 

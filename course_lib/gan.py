@@ -15,8 +15,6 @@ Notebook: 07_gan_pianoroll
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -24,6 +22,7 @@ from keras import layers, ops
 
 from course_lib import datasets
 from course_lib.pianoroll import to_pianoroll
+from course_lib.training import TimeLimit
 
 LOWEST, HIGHEST = 36, 81  # C2..A5 covers the four chorale voices
 CLASSES = 1 + HIGHEST - LOWEST + 1  # rest + pitches
@@ -143,7 +142,7 @@ def sample(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
     Notebook: 07_gan_pianoroll
     """
     z = np.random.default_rng(seed).normal(size=(count, generator.input_shape[-1])).astype("float32")
-    return np.asarray(generator(z, training=False))
+    return keras.ops.convert_to_numpy(generator(z, training=False))
 
 
 def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
@@ -249,19 +248,6 @@ def excerpt_batches(real_classes: np.ndarray, batch_size: int = 64, seed: int = 
     """
     data = tf.data.Dataset.from_tensor_slices(one_hot(real_classes)).shuffle(len(real_classes), seed=seed)
     return data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Stop ``fit`` after the epoch that passes ``seconds``."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.started = time.perf_counter()  # from construction: building and tracing count too
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        if time.perf_counter() - self.started > self.seconds:
-            self.model.stop_training = True
 
 
 def train_gan(

@@ -78,7 +78,7 @@ def train(
         data="chorales",
         data_file=datasets.CHORALES_FILE,
         training_excerpts=len(real),
-        generator_steps=int(model.generator_optimizer.iterations.numpy()),
+        generator_steps=int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)),
         train_seconds=round(monitor.history[-1]["seconds"], 1),
         scored=f"{SCORE_SAMPLES} excerpts, seed {SCORE_SEED}, argmax binarisation",
         generated={k: round(v, 4) for k, v in generated.items()},

@@ -132,16 +132,12 @@ def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1,
 
 def chorale_roll(chorale: Piece) -> np.ndarray:
     """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls.
-
-    Notebook: 05_lstm_melody
     """
     return to_pianoroll(chorale, steps_per_beat=1, lowest=PIANO_LOWEST, highest=PIANO_HIGHEST)
 
 
 def chorale_data(source: str = "jsb") -> datasets.Splits:
     """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat.
-
-    Notebook: 05_lstm_melody
     """
     if source == "jsb":
         return datasets.load_jsb()

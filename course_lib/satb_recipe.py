@@ -7,7 +7,6 @@ running the same command again after an interruption resumes, and a time limit.
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from collections.abc import Callable
@@ -30,18 +29,6 @@ def load_lines() -> datasets.Splits:
     Notebook: 09_four_voices
     """
     return datasets.Splits(*[[voices.from_chorale(c) for c in part] for part in datasets.load_chorales(by="tune")])
-
-
-class TimeLimit(keras.callbacks.Callback):
-    """Stop training after the epoch that passes ``seconds``."""
-
-    def __init__(self, seconds: float | None) -> None:
-        super().__init__()
-        self.seconds, self.started = seconds, time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        if self.seconds is not None and time.perf_counter() - self.started > self.seconds:
-            self.model.stop_training = True
 
 
 class Progress(keras.callbacks.Callback):
@@ -107,14 +94,18 @@ def train(
     Running it again after an interruption resumes from ``out/satb/backup`` (Keras's
     ``BackupAndRestore``). Returns the card.
     """
-    from course_lib.training import save_atomically, write_text_atomically
+    from course_lib.tools.cards import write_card
+    from course_lib.training import TimeLimit, check_run_settings, check_writable, save_atomically
 
     keras.utils.set_random_seed(seed)
+    folder = check_writable(Path(out) / NAME)
     data = load_lines()
     train_pieces = data.train[:limit]
-    folder = Path(out) / NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    if progress and (folder / "backup").exists():
+    resuming = (folder / "backup").exists()
+    data_sha256 = datasets.sha256_of(datasets.CHORALES_FILE)
+    settings = {"model": NAME, "data": "chorales", "data_sha256": data_sha256, "limit": limit, "seed": seed}
+    check_run_settings(folder / "run.json", settings, resuming)
+    if progress and resuming:
         progress(f"resuming from {folder / 'backup'}")
     model = satb_model.compile_harmoniser(satb_model.satb_harmoniser())
     best = folder / "best.weights.h5"
@@ -139,30 +130,26 @@ def train(
     model.load_weights(best)  # the best epoch, also when the run was resumed
     temperature, by_temperature = choose_temperature(model, data.valid[:limit])
     path = save_atomically(model, folder / f"{NAME}.keras", include_optimizer=False)
-    card = {
-        "name": NAME,
-        "command": command,
-        "data": "chorales",
-        "data_file": datasets.CHORALES_FILE.name,
-        "data_sha256": datasets.sha256_of(datasets.CHORALES_FILE),
-        "split": "by tune (datasets.load_chorales(by='tune'))",
-        "training_pieces": len(train_pieces),
-        "epochs": history.epoch[-1] + 1,  # counts the epochs of an interrupted run too
-        "train_seconds": round(train_seconds, 1),
-        "valid": {k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.valid).items()},
-        "test": {k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.test).items()},
-        "unit": "nats per voice step (alto, tenor, bass; eighth-note grid)",
-        "temperature": temperature,
-        "rules": True,
-        "cadence_tries": CADENCE_TRIES,
-        "valid_voice_leading": by_temperature,
-        "params": model.count_params(),
-        "date": datetime.date.today().isoformat(),
-        "size_bytes": path.stat().st_size,
-        "model_sha256": datasets.sha256_of(path),
-        "keras": keras.__version__,
-    }
-    write_text_atomically(folder / f"{NAME}.json", json.dumps(card, indent=2) + "\n")
+    card = write_card(
+        model,
+        path,
+        name=NAME,
+        command=command,
+        data="chorales",
+        data_file=datasets.CHORALES_FILE,
+        split="by tune (datasets.load_chorales(by='tune'))",
+        training_pieces=len(train_pieces),
+        seed=seed,
+        epochs=history.epoch[-1] + 1,  # counts the epochs of an interrupted run too
+        train_seconds=round(train_seconds, 1),
+        valid={k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.valid).items()},
+        test={k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.test).items()},
+        unit="nats per voice step (alto, tenor, bass; eighth-note grid)",
+        temperature=temperature,
+        rules=True,
+        cadence_tries=CADENCE_TRIES,
+        valid_voice_leading=by_temperature,
+    )
     if progress:
         progress(f"wrote {path}; valid {card['valid']}, test {card['test']}, temperature {temperature}")
     return card

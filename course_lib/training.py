@@ -84,7 +84,7 @@ def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_s
     order = np.argsort([len(s) for s in sequences])
     for i in range(0, len(order), batch_size):
         previous, current, weight = pad_pairs([sequences[j] for j in order[i : i + batch_size]])
-        out = np.asarray(model(model_inputs(model, previous, current), training=False))
+        out = keras.ops.convert_to_numpy(model(model_inputs(model, previous, current), training=False))
         mask = weight > 0
         logits.append(out[mask])
         targets.append(current[mask])
@@ -137,20 +137,7 @@ class Checkpoints:
 
     def check_settings(self, settings: dict) -> None:
         """Record what this run trains on, or refuse to resume a run that trained on something else."""
-        if not self.exists():
-            write_text_atomically(self.settings, json.dumps(settings, indent=1, sort_keys=True) + "\n")
-            return
-        recorded = json.loads(self.settings.read_text()) if self.settings.exists() else {}
-        differ = [
-            f"{key} {recorded.get(key, 'unrecorded')!r} there, {value!r} now"
-            for key, value in settings.items()
-            if recorded.get(key) != value
-        ]
-        if differ:
-            raise CheckpointMismatch(
-                f"{self.folder} holds a run with other settings ({'; '.join(differ)}); "
-                "train into another --out folder, or delete that folder to start afresh"
-            )
+        check_run_settings(self.settings, settings, resuming=self.exists())
 
     def exists(self) -> bool:
         """True when a run can resume from this folder."""
@@ -191,6 +178,37 @@ def _weight_shapes(model: keras.Model) -> list[list[int]]:
 
 class CheckpointMismatch(CourseError, ValueError):
     """A checkpoint folder holds another model, or a run on other data or settings."""
+
+
+def check_run_settings(path: Path, settings: dict, resuming: bool) -> None:
+    """Write ``settings`` to ``path`` for a new run; for a resumed one, refuse if they differ from it."""
+    if not resuming:
+        write_text_atomically(path, json.dumps(settings, indent=1, sort_keys=True) + "\n")
+        return
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    differ = [
+        f"{key} {recorded.get(key, 'unrecorded')!r} there, {value!r} now"
+        for key, value in settings.items()
+        if recorded.get(key) != value
+    ]
+    if differ:
+        raise CheckpointMismatch(
+            f"{path.parent} holds a run with other settings ({'; '.join(differ)}); "
+            "train into another --out folder, or delete that folder to start afresh"
+        )
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop ``fit`` after the epoch that passes ``seconds`` (counted from construction; None: no limit)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.started = time.perf_counter()  # from construction: building and tracing count too
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if self.seconds is not None and time.perf_counter() - self.started > self.seconds:
+            self.model.stop_training = True
 
 
 def remove_partial_files(folder: Path) -> list[Path]:
@@ -363,7 +381,7 @@ def with_averaged_weights(model: keras.Model, validate: Callable) -> tuple[Calla
     scored: list[np.ndarray] = []
 
     def averaged_validate() -> dict[str, float]:
-        training = [v.numpy() for v in model.trainable_variables]
+        training = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
         averages = model.optimizer._model_variables_moving_average
         for variable, average in zip(model.trainable_variables, averages, strict=True):
             variable.assign(average)
@@ -386,7 +404,7 @@ def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = 2
     total, correct, count = 0.0, 0, 0
     for i in range(0, len(windows), batch_size):
         batch = windows[i : i + batch_size]
-        logits = np.asarray(model(batch[:, :-1], training=False), dtype="float64")
+        logits = keras.ops.convert_to_numpy(model(batch[:, :-1], training=False)).astype("float64")
         logits -= logits.max(axis=-1, keepdims=True)
         log_probabilities = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
         targets = batch[:, 1:]

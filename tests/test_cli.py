@@ -164,3 +164,11 @@ def test_a_save_killed_halfway_leaves_nothing_behind_next_time(tmp_path):
     (folder / "state.json.partial").write_text("{")
     Checkpoints(folder)
     assert list(folder.iterdir()) == []
+
+
+def test_training_into_another_models_checkpoint_is_one_line(tmp_path, capsys):
+    assert main(["train", "melody", "--limit", "3", "--epochs", "1", "--out", str(tmp_path / "a")]) == 0
+    shutil.copytree(tmp_path / "a" / "melody" / "checkpoint", tmp_path / "b" / "chorale" / "checkpoint")
+    capsys.readouterr()
+    code, lines = run_main(["train", "chorale", "--limit", "3", "--out", str(tmp_path / "b")], capsys)
+    assert code == 2 and len(lines) == 1 and "model 'melody' there, 'chorale' now" in lines[0], lines

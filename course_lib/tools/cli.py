@@ -1,0 +1,332 @@
+"""The command line, ``python -m course_lib GROUP ACTION`` (instructor tooling).
+
+data build          parse music21's chorales into data/chorales.npz (the only command that writes data/)
+data jsb MAT_FILE   convert JSB_Chorales.mat into data/jsb/jsb_chorales.npz (needs scipy)
+data verify         check the bundled data files against their checksums
+data import FOLDER --name NAME   import your own MIDI files into output/data/NAME (train ... --data NAME)
+notebooks build     regenerate notebooks/ from solutions/
+notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
+notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
+train NAME          train melody, chorale, chorale-made, satb (resume if stopped) or gan into output/train/NAME
+generate NAME       write MIDI, WAV and a piano-roll PNG from a trained or pretrained model
+harmonise MIDI      write alto, tenor and bass under a melody: four-track MIDI, WAV and PNG in output/harmonised
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from course_lib.errors import CourseError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the full usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def probability(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; a problem the user can fix prints one ``error:`` line and returns 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv  # accepted anywhere on the line
+    args = _parser().parse_args([a for a in argv if a != "--debug"])
+    try:
+        return _run(args, argv)
+    except (CourseError, OSError) as error:
+        if debug:
+            raise
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("stopped (a training run resumes from its last checkpoint when you run the same command again)")
+        return 130
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.strerror or error}: {error.filename}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m course_lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    groups = parser.add_subparsers(dest="group", required=True)
+    data = groups.add_parser("data").add_subparsers(dest="action", required=True)
+    build = data.add_parser("build", help="rebuild data/chorales.npz from music21's corpus")
+    build.add_argument("--out", type=Path, default=None, help="write here instead of data/chorales.npz")
+    jsb = data.add_parser("jsb", help="convert JSB_Chorales.mat")
+    jsb.add_argument("mat_file", type=Path)
+    data.add_parser("verify", help="check data checksums")
+    imports = data.add_parser("import", help="import a folder of MIDI files into output/data/NAME")
+    imports.add_argument("folder", type=Path, help="a folder of .mid/.midi files (searched recursively)")
+    imports.add_argument("--name", required=True, help="the dataset's name, for 'train ... --data NAME'")
+    imports.add_argument(
+        "--steps-per-beat", type=positive_int, default=4, help="piano-roll frames per beat (default 4)"
+    )
+    imports.add_argument(
+        "--max-beats", type=positive_float, default=4096, help="skip longer files (default 4096 beats)"
+    )
+    imports.add_argument("--seed", type=int, default=0, help="seed of the split by file (default 0)")
+    imports.add_argument("--workers", type=positive_int, help="processes reading files (default: one per core)")
+    notebooks = groups.add_parser("notebooks").add_subparsers(dest="action", required=True)
+    notebooks.add_parser("build", help="regenerate notebooks/ from solutions/")
+    notebooks.add_parser("check", help="fail if notebooks/ is out of date")
+    run = notebooks.add_parser("run", help="execute solutions in quick mode, keep light outputs")
+    run.add_argument("prefixes", nargs="*", help="notebook numbers or names (default: all)")
+    from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
+
+    train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
+    train.add_argument("name", choices=[*MODELS, "gan", "satb"])
+    train.add_argument(
+        "--data", help=f"{' or '.join(SOURCES)}, or NAME from 'data import' (default: chorales for melody, else jsb)"
+    )
+    train.add_argument("--epochs", type=positive_int, help="at most this many epochs (default 100 melody, 200 chorale)")
+    train.add_argument("--minutes", type=positive_float, default=9.0, help="stop after the epoch that passes this time")
+    train.add_argument("--out", type=Path, default=OUTPUT_DIR / "train", help="folder for NAME/ (default output/train)")
+    train.add_argument("--limit", type=positive_int, help="train on the first N training pieces only (a smoke test)")
+    train.add_argument("--publish", action="store_true", help="copy the result into data/pretrained/ when done")
+    train.add_argument("--seed", type=int, default=0, help="seeds weights, dropout and batch order (default 0)")
+    generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
+    generate.add_argument("name", choices=[*MODELS, "gan"])
+    generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
+    generate.add_argument(
+        "--bars", type=positive_int, default=16, help="bars of 4/4 to add after the primer (default 16)"
+    )
+    generate.add_argument("--temperature", type=positive_float, default=1.0)
+    generate.add_argument("--top-k", type=positive_int, help="melody only: sample from the k most likely tokens")
+    generate.add_argument("--top-p", type=probability, help="melody only: nucleus sampling")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--primer", type=int, default=0, help="which validation piece opens the music (1 bar)")
+    generate.add_argument("--out", type=Path, default=OUTPUT_DIR / "generated")
+    harmonise = groups.add_parser("harmonise", help="harmonise a melody (MIDI) in four voices")
+    harmonise.add_argument("melody", type=Path, help="a MIDI file; its highest line is the soprano")
+    harmonise.add_argument("--model", type=Path, help="a satb.keras from 'train satb' (default: the pretrained model)")
+    harmonise.add_argument("--seed", type=int, default=0)
+    harmonise.add_argument("--out", type=Path, default=OUTPUT_DIR / "harmonised")
+    return parser
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    if args.group == "train":
+        return _train(args, argv)
+    if args.group == "generate":
+        return _generate(args)
+    if args.group == "harmonise":
+        return _harmonise(args)
+
+    if args.group == "data":
+        from course_lib import datasets
+        from course_lib.tools import data_build
+
+        if args.action == "import":
+            return _import(args)
+        if args.action == "build":
+            from course_lib.training import check_writable
+
+            check_writable((args.out or datasets.CHORALES_FILE).parent)
+            started = time.perf_counter()
+            digest = data_build.build_chorales(args.out or datasets.CHORALES_FILE)
+            print(f"sha256 {digest}  ({time.perf_counter() - started:.1f} s)")
+            if args.out is None:
+                print(f"sha256 {data_build.write_example_midi()}  {datasets.EXAMPLE_MIDI.name}")
+        elif args.action == "jsb":
+            print(f"sha256 {data_build.build_jsb(args.mat_file)}")
+        else:
+            from course_lib import pretrained
+
+            problems = [*datasets.bundled_data_problems(), *pretrained.problems()]
+            for problem in problems:
+                print(f"error: {problem}", file=sys.stderr)
+            if problems:
+                return 1
+            print(f"data files and {len(pretrained.available())} pretrained models match their checksums")
+        return 0
+
+    from course_lib.tools import grading
+    from course_lib.tools import notebooks as exercises
+
+    if args.action == "build":
+        for path in grading.tag_solutions():
+            print(f"tagged {path.relative_to(exercises.ROOT)} for nbgrader")
+        for path in exercises.build_student_notebooks():
+            print(f"wrote {path.relative_to(exercises.ROOT)}")
+        return 0
+    if args.action == "check":
+        problems = [f"{name}: nbgrader metadata missing or stale" for name in grading.untagged_solutions()]
+        problems += exercises.out_of_sync()
+        for problem in problems:
+            print(problem)
+        if problems:
+            print("run: python -m course_lib notebooks build")
+        return 1 if problems else 0
+    from course_lib.tools import runner
+
+    runner.run_solutions(args.prefixes)
+    return 0
+
+
+def _progress(line: str) -> None:
+    print(line, flush=True)  # shown at once, also when the output goes to a file
+
+
+def _import(args: argparse.Namespace) -> int:
+    from course_lib import midi_import
+
+    started = time.perf_counter()
+    options = midi_import.ImportOptions(args.steps_per_beat, args.max_beats, args.seed)
+    manifest = midi_import.import_folder(
+        args.folder, args.name, options, workers=args.workers, progress=midi_import.print_progress
+    )
+    target = midi_import.dataset_folder(args.name)
+    counts = manifest["counts"]
+    if manifest["reused"]:
+        print(f"{target} is up to date with {args.folder} ({counts['imported']} pieces): reused")
+    else:
+        print()  # end the progress line
+        print(
+            f"imported {counts['imported']} of {counts['files']} files into {target} in "
+            f"{time.perf_counter() - started:.1f} s: {counts['train']} train, {counts['valid']} valid, "
+            f"{counts['test']} test pieces; identical copies share a split: {counts['identical_files']}"
+        )
+    skipped = midi_import.skipped(manifest)
+    for path, reason in skipped[:10]:
+        print(f"skipped {path}: {reason}")
+    if len(skipped) > 10:
+        print(f"... and {len(skipped) - 10} more skipped files, each with its reason in the manifest")
+    manifest_path = target / midi_import.MANIFEST_NAME
+    print(f"manifest {manifest_path} sha256 {midi_import.sha256_of(manifest_path)}")
+    print(f"next: python -m course_lib train melody --data {args.name}")
+    return 0
+
+
+def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
+    from course_lib import pretrained, recipes
+    from course_lib.training import check_writable
+
+    command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
+    check_writable(args.out / args.name)
+    if args.publish:
+        check_writable(pretrained.PRETRAINED_DIR)
+    if args.name == "gan":
+        from course_lib import gan_recipe
+
+        gan_recipe.train(args.out, args.minutes, args.limit, _progress, command)
+    elif args.name == "satb":
+        from course_lib import satb_recipe
+
+        satb_recipe.train(args.out, args.minutes, args.epochs or 200, args.limit, _progress, command, args.seed)
+    else:
+        recipes.train(
+            args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, _progress, command, args.seed
+        )
+    if args.publish:
+        for path in pretrained.publish(args.name, args.out / args.name):
+            print(f"published {path}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import json
+
+    from course_lib import pretrained, recipes
+    from course_lib.datasets import sha256_of
+    from course_lib.training import check_writable
+
+    check_writable(args.out)
+    if args.model:
+        import keras
+
+        import course_lib.models  # noqa: F401  (custom layers)
+
+        card_path = args.model.with_suffix(".json")
+        if not args.model.exists() or (args.name != "gan" and not card_path.exists()):
+            raise CourseError(f"{args.model} and its card {card_path.name} (written beside it by 'train') are needed")
+        try:
+            card = json.loads(card_path.read_text()) if card_path.exists() else {}
+        except ValueError as error:
+            raise CourseError(f"{card_path} is not a model card (not JSON: {error})") from error
+        if card.get("name", args.name) != args.name:
+            raise CourseError(
+                f"{args.model} is a {card['name']!r} model (says its card), not {args.name!r}: "
+                f"run generate {card['name']} --model {args.model}"
+            )
+        if "model_sha256" in card and sha256_of(args.model) != card["model_sha256"]:
+            raise CourseError(f"{args.model} does not match the checksum on its card {card_path.name}")
+        try:
+            model = keras.models.load_model(args.model, compile=False, safe_mode=True)
+        except Exception as error:  # Keras raises many kinds for a file that is not a model
+            raise CourseError(
+                f"{args.model} is not a Keras model file the course can read ({type(error).__name__}); "
+                f"make one with: python -m course_lib train {args.name}"
+            ) from error
+    else:
+        model, card = pretrained.load(args.name), pretrained.card(args.name)
+    started = time.perf_counter()
+    if args.name == "gan":
+        from course_lib import gan_recipe
+
+        piece = gan_recipe.generate(model, count=max(1, args.bars // 2), seed=args.seed)
+    else:
+        data = recipes.load_data(args.name, card["data"])
+        if not 0 <= args.primer < len(data.valid):
+            raise CourseError(f"--primer must be 0..{len(data.valid) - 1} (a validation piece)")
+        primer = recipes.primer(args.name, data, beats=4, piece=args.primer, steps_per_beat=card.get("steps_per_beat"))
+        piece = recipes.generate(
+            args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
+        )
+    seconds = time.perf_counter() - started
+    stem = args.out / f"{args.name}-seed{args.seed}"
+    title = f"{args.name}, temperature {args.temperature}, seed {args.seed} (first bar: the primer)"
+    if args.name == "gan":
+        title = f"gan: {max(1, args.bars // 2)} generated two-bar excerpts, seed {args.seed}"
+    for path in recipes.write_outputs(piece, stem, title):
+        print(f"wrote {path}")
+    print(f"{piece.end / 4:.0f} bars in all, generated in {seconds:.1f} s")
+    return 0
+
+
+def _harmonise(args: argparse.Namespace) -> int:
+    from course_lib import satb_recipe
+
+    model = card = None
+    if args.model:
+        model, card = satb_recipe.load_trained(args.model)
+    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
