@@ -17,6 +17,7 @@ import numpy as np
 
 from course_lib import datasets, satb_model, voice_leading, voices
 from course_lib.errors import CourseError
+from course_lib.training import TimeLimit
 
 NAME = "satb"
 TEMPERATURES = (0.5, 0.75, 1.0)  # the sampling temperature is chosen on the validation split
@@ -95,7 +96,7 @@ def train(
     ``BackupAndRestore``). Returns the card.
     """
     from course_lib.tools.cards import write_card
-    from course_lib.training import TimeLimit, check_run_settings, check_writable, save_atomically
+    from course_lib.training import check_run_settings, check_writable, save_atomically
 
     keras.utils.set_random_seed(seed)
     folder = check_writable(Path(out) / NAME)
