@@ -6,7 +6,7 @@ once it has, and the library's reference otherwise, saying which in one line. A 
 shows a one-line hint in Jupyter, not a traceback into the library.
 
 Notebook: 01_midi_bytes, 02_representations, 03_rnn_equations, 04_lstm_equations, 05_lstm_melody,
-06_lstm_chorales, 07_gan_pianoroll
+06_lstm_chorales, 07_gan_pianoroll, 09_four_voices
 """
 
 from __future__ import annotations

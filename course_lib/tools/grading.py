@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.tools import notebooks as exercises
+from course_lib.tools import notebooks
 
 SCHEMA_VERSION = 3
 POINTS_PER_CHECK = 1
@@ -59,7 +59,7 @@ def cell_metadata(kind: str, grade_id: str) -> dict:
 
 def _move_check_output_marker(cell: nbformat.NotebookNode) -> None:
     lines = cell.source.splitlines()
-    kept = [line for line in lines if line.strip() != exercises.CHECK_OUTPUT_MARKER]
+    kept = [line for line in lines if line.strip() != notebooks.CHECK_OUTPUT_MARKER]
     if len(kept) != len(lines):
         cell.source = "\n".join(kept).lstrip("\n")
         tags = cell.metadata.setdefault("tags", [])
@@ -78,7 +78,7 @@ def tag_for_nbgrader(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         _move_check_output_marker(cell)
-        if exercises.BEGIN_SOLUTION in cell.source:
+        if notebooks.BEGIN_SOLUTION in cell.source:
             kind, grade_id = "solution", solution_cell_id(cell.source, index)
         elif "check" in cell.metadata.get("tags", []):
             kind, grade_id = "check", check_cell_id(cell.source, index)
@@ -91,22 +91,22 @@ def tag_for_nbgrader(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def untagged_solutions(solutions_dir: Path = exercises.SOLUTIONS_DIR) -> list[str]:
+def untagged_solutions(solutions_dir: Path = notebooks.SOLUTIONS_DIR) -> list[str]:
     """Solution notebooks whose nbgrader metadata is missing or stale."""
     stale = []
-    for path in exercises.solution_notebooks(solutions_dir):
+    for path in notebooks.solution_notebooks(solutions_dir):
         notebook = nbformat.read(path, as_version=4)
-        if exercises.render(tag_for_nbgrader(copy.deepcopy(notebook))) != exercises.render(notebook):
+        if notebooks.render(tag_for_nbgrader(copy.deepcopy(notebook))) != notebooks.render(notebook):
             stale.append(path.name)
     return stale
 
 
-def tag_solutions(solutions_dir: Path = exercises.SOLUTIONS_DIR) -> list[Path]:
+def tag_solutions(solutions_dir: Path = notebooks.SOLUTIONS_DIR) -> list[Path]:
     """Write nbgrader metadata into every solution notebook that lacks it; return those rewritten."""
     written = []
-    for path in exercises.solution_notebooks(solutions_dir):
+    for path in notebooks.solution_notebooks(solutions_dir):
         text = path.read_text()
-        tagged = exercises.render(tag_for_nbgrader(nbformat.reads(text, as_version=4)))
+        tagged = notebooks.render(tag_for_nbgrader(nbformat.reads(text, as_version=4)))
         if tagged != text:
             path.write_text(tagged)
             written.append(path)
