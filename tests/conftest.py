@@ -1,8 +1,57 @@
-"""Test-suite settings: notebooks run in quick mode, quietly."""
+"""Test-suite settings: notebooks run in quick mode, quietly; the backend matrix's runner."""
 
+import importlib.util
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 # Set before any kernel starts: nbval's kernels inherit this environment.
 os.environ["COURSE_QUICK"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The backend matrix (tests/test_backend_jax.py, tests/test_backend_torch.py) runs these files again
+# under another Keras backend; under TensorFlow they run in the suite itself. The choice keeps the
+# matrix within about 5 minutes on 2 cores (timings: README, "Other ways in").
+BACKEND_MATRIX_FILES = (
+    "tests/test_models_sampling.py",
+    "tests/test_metrics_training.py",
+    "tests/test_satb_model.py",
+)
+
+
+@pytest.fixture
+def run_under_backend(tmp_path):
+    """Runs BACKEND_MATRIX_FILES with pytest in a fresh process under KERAS_BACKEND=backend.
+
+    Skips when the backend is not installed, unless COURSE_REQUIRE_BACKENDS=1 (CI sets it);
+    fails with the run's last lines when any test there fails or none ran."""
+
+    def run(backend: str, files=BACKEND_MATRIX_FILES) -> str:
+        if importlib.util.find_spec(backend) is None:
+            message = f"{backend} is not installed: pip install -r requirements-backends.txt"
+            if os.environ.get("COURSE_REQUIRE_BACKENDS") == "1":
+                pytest.fail(message + " (COURSE_REQUIRE_BACKENDS=1)")
+            pytest.skip(message)
+        # The inner run is a pytest of its own: not an xdist worker, its own temporary folder.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+        env["KERAS_BACKEND"] = backend
+        command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts="]
+        command += ["-q", "--basetemp", str(tmp_path / "inner"), *files]
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        output = result.stdout + result.stderr
+        summary = output.strip().splitlines()[-1] if output.strip() else ""
+        passed = re.search(r"(\d+) passed", summary)
+        assert result.returncode == 0 and passed and "failed" not in summary and "error" not in summary, (
+            f"KERAS_BACKEND={backend} pytest {' '.join(files)}: exit code {result.returncode}; "
+            f"its last lines:\n{output[-4000:]}"
+        )
+        return summary
+
+    return run
