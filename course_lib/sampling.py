@@ -6,21 +6,25 @@ distribution, draw from it, repeat. Re-feeding the whole history at every step w
 earlier steps each time (quadratic); carrying the state makes each step cost the same.
 ``bench/sampling.py`` measures the difference.
 
-The step functions are compiled with ``tf.function`` (the TensorFlow backend). Calling a
-compiled function from Python costs about a millisecond, so the generators compile the whole
-loop of steps, sampling included, into one call; ``Stepper.step`` and the NumPy samplers here
-are the same algorithm one step at a time, for reading and for the exercises.
+Everything here is ``keras.ops`` and ``keras.random``, so it runs on every Keras backend. The
+steps are compiled the way Keras compiles ``model.predict``: each step function is the ``call``
+of a small ``keras.Model`` that reuses the trained model's layers, and ``predict_on_batch``
+compiles it for the running backend (``tf.function`` under TensorFlow, ``jax.jit`` under JAX,
+eager under PyTorch). Calling a compiled function from Python costs about a millisecond, so the
+generators compile the whole loop of steps, sampling included, into one call
+(``keras.ops.fori_loop``); ``Stepper.step`` and the NumPy samplers here are the same algorithm
+one step at a time, for reading and for the exercises.
 
 Notebook: 05_lstm_melody (tokens), 06_lstm_chorales (frames, MADE)
 """
 
 from __future__ import annotations
 
-import weakref
+import functools
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 
 def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
@@ -63,10 +67,121 @@ def sample_token(logits: np.ndarray, rng: np.random.Generator, temperature: floa
 
 
 def sample_keys(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-    """Independent Bernoulli draws, one per key: ``sigmoid(logit / temperature)``.
-    """
+    """Independent Bernoulli draws, one per key: ``sigmoid(logit / temperature)``."""
     probabilities = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64) / temperature))
     return rng.random(probabilities.shape) < probabilities
+
+
+def filter_logits_ops(logits, temperature, top_k, top_p):
+    """:func:`filter_logits` in ``keras.ops``, for the compiled loop: filtered logits, ``-inf`` where removed.
+
+    ``logits`` is ``(batch, vocabulary)``. ``top_k`` equal to the vocabulary size and ``top_p``
+    above 1 switch those filters off. As in :func:`filter_logits`, both filters look at the
+    unfiltered probabilities, so together they keep the shorter of the two prefixes.
+
+    Notebook: 05_lstm_melody
+    """
+    logits = ops.divide(ops.convert_to_tensor(logits, "float32"), temperature)
+    ordered = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # most likely first
+    probabilities = ops.softmax(ordered, axis=-1)
+    mass_before = ops.cumsum(probabilities, axis=-1) - probabilities
+    kept = ops.sum(ops.cast(mass_before < top_p - 1e-9, "int32"), axis=-1)  # the smallest prefix reaching p
+    kept = ops.clip(ops.minimum(kept, ops.cast(top_k, "int32")), 1, ops.shape(logits)[-1])
+    threshold = ops.take_along_axis(ordered, (kept - 1)[:, None], axis=-1)
+    return ops.where(logits < threshold, -np.inf, logits)
+
+
+filter_logits_tf = filter_logits_ops  # its name when it was written in TensorFlow
+
+
+def categorical_from_uniform(logits, uniform):
+    """A token per row of ``logits`` ``(batch, vocabulary)``, given one uniform draw in [0, 1) per row.
+
+    Inverse-CDF sampling: the first token whose cumulative probability exceeds the draw, so a
+    token with probability 0 (a ``-inf`` logit) is never drawn.
+    """
+    cumulative = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
+    below = ops.cast(cumulative <= ops.reshape(uniform, (-1, 1)) * cumulative[:, -1:], "int32")
+    return ops.minimum(ops.sum(below, axis=-1), ops.shape(logits)[-1] - 1)
+
+
+def made_key_loop(made, context, uniforms, temperature):
+    """Fill one frame key by key, lowest first: key ``k`` is on when ``uniforms[k] < p(k | keys below, context)``.
+
+    ``context`` is ``(1, context size)``; returns the frame ``(keys,)`` as 0.0/1.0. A
+    ``keras.ops.fori_loop``, so inside a compiled function the keys become one loop.
+
+    Notebook: 06_lstm_chorales
+    """
+    keys = made.keys
+
+    def fill(key, frame):
+        logit = ops.take(made([frame, context])[0], key) / temperature
+        on = ops.cast(ops.take(uniforms, key) < ops.sigmoid(logit), "float32")
+        return frame + on * ops.one_hot(key, keys)[None, :]
+
+    return ops.fori_loop(0, keys, fill, ops.zeros((1, keys), "float32"))[0]
+
+
+STEP_BUCKET = 64  # a compiled generation loop runs a multiple of this many steps (the extra ones are dropped)
+
+
+class StepModel(keras.Model):
+    """A trained model's own layers run one step (``call((value, h, c))``) or many (``call((output, h, c, ...))``).
+
+    A ``keras.Model`` so that ``predict_on_batch`` compiles ``call`` for the running backend and
+    hands it the current weights (under JAX the weights are arguments of the compiled function,
+    so training the model further is seen by the next call). It adds no weights of its own.
+    """
+
+    def __init__(self, model: keras.Model, kind: str, loop: bool) -> None:
+        super().__init__(name=f"{model.name}_{'loop' if loop else 'step'}")
+        self.source, self.kind, self.loop = model, kind, loop
+        self.built = True  # nothing to build: the source model is
+        if loop and keras.backend.backend() != "torch":
+            # XLA: Keras leaves it off for TensorFlow on a CPU, but it makes this loop about 6 times faster
+            # there (bench/sampling.py). PyTorch stays eager (torch.compile fails on the MADE's loop).
+            self.jit_compile = True
+
+    def step(self, inputs, h, c):
+        """One LSTM step: ``(output, h, c)``, the output being logits (melody, piano roll) or the MADE's context."""
+        model = self.source
+        x = model.get_layer("embedding")(inputs) if self.kind == "melody" else inputs
+        output, (h, c) = model.get_layer("lstm").cell(x, [h, c], training=False)
+        if self.kind == "melody":
+            return model.get_layer("logits")(output), h, c
+        if self.kind == "pianoroll":
+            if any(layer.name == "deep_output" for layer in model.layers):
+                output = model.get_layer("deep_output")(output)
+            return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
+        return ops.concatenate([output, inputs], axis=-1), h, c  # MADE: the context for the frame's keys
+
+    def draw(self, output, uniforms, temperature, top_k, top_p):
+        """The next token ``(1,)`` (melody) or frame ``(1, keys)`` from a step's output and this step's uniforms."""
+        if self.kind == "melody":
+            return ops.cast(
+                categorical_from_uniform(filter_logits_ops(output, temperature, top_k, top_p), uniforms), "int32"
+            )
+        if self.kind == "pianoroll":
+            return ops.cast(ops.expand_dims(uniforms, 0) < ops.sigmoid(output / temperature), "float32")
+        return made_key_loop(self.source.get_layer("made"), output, uniforms, temperature)[None, :]
+
+    def call(self, inputs):
+        if not self.loop:
+            return self.step(*inputs)
+        output, h, c, uniforms, temperature, top_k, top_p = inputs
+        width = ops.shape(uniforms)[1]
+
+        def one(step, carry):
+            output, h, c, drawn = carry
+            row = ops.slice(uniforms, (step, 0), (1, width))[0]
+            value = self.draw(output, row, temperature, top_k, top_p)
+            drawn = ops.slice_update(drawn, (step, 0), ops.reshape(ops.cast(value, "float32"), (1, width)))
+            output, h, c = self.step(value, h, c)
+            return output, h, c, drawn
+
+        steps = ops.shape(uniforms)[0]
+        return ops.fori_loop(0, steps, one, (output, h, c, ops.zeros_like(uniforms)))[3]
 
 
 class Stepper:
@@ -87,67 +202,38 @@ class Stepper:
         self.units = self.cell.units
         names = {layer.name for layer in model.layers}
         self.kind = "melody" if "embedding" in names else "made" if "made" in names else "pianoroll"
-        self._step = tf.function(self._step_graph, reduce_retracing=True)
-        self._generate = None
+        self.one_step = StepModel(model, self.kind, loop=False)
+        self.loop = StepModel(model, self.kind, loop=True)
 
     def initial_state(self) -> list[np.ndarray]:
         """Zeros for ``h`` and ``c``, batch of one."""
         return [np.zeros((1, self.units), "float32"), np.zeros((1, self.units), "float32")]
 
-    def _step_graph(self, inputs, h, c):
-        model = self.model
-        if self.kind == "melody":
-            x = model.get_layer("embedding")(inputs)
-        else:
-            x = inputs
-        output, (h, c) = self.cell(x, [h, c], training=False)
-        if self.kind == "melody":
-            return model.get_layer("logits")(output), h, c
-        if self.kind == "pianoroll":
-            if any(layer.name == "deep_output" for layer in model.layers):
-                output = model.get_layer("deep_output")(output)
-            return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
-        return tf.concat([output, inputs], axis=-1), h, c  # MADE: the context for the frame's keys
-
-    def _sample_graph(self, output, step, temperature, top_k, top_p, seed):
-        """Draw the next token (melody) or frame from a step's output, inside the compiled loop."""
-        if self.kind == "melody":
-            logits = filter_logits_tf(output, temperature, top_k, top_p)
-            return tf.cast(tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, step]))[:, 0], tf.int32)
-        if self.kind == "pianoroll":
-            uniforms = tf.random.stateless_uniform(tf.shape(output), seed=tf.stack([seed, step]))
-            return tf.cast(uniforms < tf.sigmoid(output / temperature), tf.float32)
-        made = self.model.get_layer("made")
-        uniforms = tf.random.stateless_uniform((made.keys,), seed=tf.stack([seed, step]))
-        return made_key_loop(made, output, uniforms, temperature)[None, :]
-
-    def _generate_graph(self, output, h, c, steps, temperature, top_k, top_p, seed):
-        dtype = tf.int32 if self.kind == "melody" else tf.float32
-        drawn = tf.TensorArray(dtype, size=steps)
-        for step in tf.range(steps):
-            value = self._sample_graph(output, step, temperature, top_k, top_p, seed)
-            drawn = drawn.write(step, value[0])
-            output, h, c = self._step_graph(value, h, c)
-        return drawn.stack()
-
     def generate(self, output, state, steps: int, temperature: float = 1.0, top_k=None, top_p=None, seed: int = 0):
-        """``steps`` new tokens or frames after a step that gave ``output`` and ``state``, in one compiled call."""
+        """``steps`` new tokens or frames after a step that gave ``output`` and ``state``, in one compiled call.
+
+        The random draws come from ``keras.random.uniform`` with ``seed``: the same seed gives the
+        same result on the same backend.
+        """
         if temperature <= 0:
             raise ValueError("temperature must be positive")
-        if self._generate is None:
-            self._generate = tf.function(self._generate_graph, reduce_retracing=True)
         output = np.asarray(output, dtype="float32")[None, :]
         vocabulary = output.shape[-1]
-        drawn = self._generate(
-            output,
-            *state,
-            tf.constant(steps, tf.int32),
-            tf.constant(temperature, tf.float32),
-            tf.constant(vocabulary if top_k is None else min(top_k, vocabulary), tf.int32),
-            tf.constant(2.0 if top_p is None else top_p, tf.float32),
-            tf.constant(seed, tf.int32),
+        width = 1 if self.kind == "melody" else self.model.get_layer("made").keys if self.kind == "made" else vocabulary
+        uniforms = ops.convert_to_numpy(keras.random.uniform((steps, width), seed=seed))
+        if self.loop.jit_compile:  # compiled for each number of steps: round it up, so that few are compiled
+            uniforms = np.pad(uniforms, ((0, -steps % STEP_BUCKET), (0, 0)))
+        drawn = self.loop.predict_on_batch(
+            (
+                output,
+                *(np.asarray(part, dtype="float32") for part in state),
+                uniforms,
+                np.array(temperature, "float32"),
+                np.array(vocabulary if top_k is None else min(top_k, vocabulary), "int32"),
+                np.array(2.0 if top_p is None else top_p, "float32"),
+            )
         )
-        return drawn.numpy()
+        return drawn[:steps, 0].astype("int32") if self.kind == "melody" else drawn[:steps]
 
     def step(self, value, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Feed one token id (melody) or one frame; returns the output (logits or context) and the new state."""
@@ -155,21 +241,19 @@ class Stepper:
             inputs = np.array([int(value)], dtype="int32")
         else:
             inputs = np.asarray(value, dtype="float32").reshape(1, -1)
-        out, h, c = self._step(inputs, *state)
-        return out.numpy()[0], [h, c]
+        out, h, c = self.one_step.predict_on_batch((inputs, *(np.asarray(part, dtype="float32") for part in state)))
+        return out[0], [h, c]
 
 
-_steppers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
+@functools.lru_cache(maxsize=8)
 def stepper_for(model: keras.Model) -> Stepper:
     """The model's :class:`Stepper`, made once: its compiled functions are traced once, not per call.
 
+    The last 8 models' steppers are kept.
+
     Notebook: 05_lstm_melody
     """
-    if model not in _steppers:
-        _steppers[model] = Stepper(model)
-    return _steppers[model]
+    return Stepper(model)
 
 
 def generate_tokens(
@@ -215,40 +299,26 @@ def generate_frames(
     return np.concatenate([primer, new.reshape(steps, primer.shape[1])])
 
 
-def filter_logits_tf(logits, temperature, top_k, top_p):
-    """:func:`filter_logits` in TensorFlow ops, for the compiled loop: filtered logits, ``-inf`` where removed.
+class MadeSampler(keras.Model):
+    """``call((context, uniforms, temperature))``: :func:`made_key_loop` on one MADE layer.
 
-    ``top_k`` equal to the vocabulary size and ``top_p`` above 1 switch those filters off.
-
-    Notebook: 05_lstm_melody
+    A ``keras.Model`` so that ``predict_on_batch`` compiles it for the running backend.
     """
-    logits = logits / temperature
-    kth_largest = tf.math.top_k(logits, k=top_k).values[:, -1:]
-    logits = tf.where(logits < kth_largest, -np.inf, logits)
-    ordered = tf.sort(logits, direction="DESCENDING")
-    mass_before = tf.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)
-    kept = tf.reduce_sum(tf.cast(mass_before < top_p - 1e-9, tf.int32), axis=-1)  # the smallest prefix reaching p
-    threshold = tf.gather(ordered, tf.maximum(kept, 1) - 1, axis=-1, batch_dims=1)[:, None]
-    return tf.where(logits < threshold, -np.inf, logits)
+
+    def __init__(self, made) -> None:
+        super().__init__(name=f"{made.name}_sampler")
+        self.made = made
+        self.built = True
+
+    def call(self, inputs):
+        context, uniforms, temperature = inputs
+        return made_key_loop(self.made, context, uniforms, temperature)
 
 
-def made_key_loop(made, context, uniforms, temperature):
-    """Fill one frame key by key, lowest first: key ``k`` is on when ``uniforms[k] < p(k | keys below, context)``.
-
-    Runs inside a compiled function (``tf.range`` becomes a while loop).
-
-    Notebook: 06_lstm_chorales
-    """
-    keys = made.keys
-    frame = tf.zeros((1, keys))
-    for key in tf.range(keys):
-        logit = made([frame, context])[0, key] / temperature
-        on = tf.cast(uniforms[key] < tf.sigmoid(logit), tf.float32)
-        frame = frame + on * tf.one_hot(key, keys)[None, :]
-    return frame[0]
-
-
-_made_key_loops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # compiled loop per MADE layer
+@functools.lru_cache(maxsize=8)
+def made_sampler(made) -> MadeSampler:
+    """The :class:`MadeSampler` of a MADE layer, made once (for the 8 layers used last)."""
+    return MadeSampler(made)
 
 
 def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
@@ -256,12 +326,8 @@ def sample_made_frame(made, context: np.ndarray, rng: np.random.Generator, tempe
 
     Notebook: 06_lstm_chorales
     """
-    loop = _made_key_loops.get(made)
-    if loop is None:
-        layer = weakref.ref(made)  # the cache must not keep the layer alive
-        loop = _made_key_loops[made] = tf.function(
-            lambda context, uniforms, temperature: made_key_loop(layer(), context, uniforms, temperature)
-        )
     uniforms = rng.random(made.keys).astype("float32")
-    frame = loop(context.reshape(1, -1).astype("float32"), uniforms, np.float32(temperature))
-    return frame.numpy() > 0.5
+    frame = made_sampler(made).predict_on_batch(
+        (np.asarray(context, dtype="float32").reshape(1, -1), uniforms, np.array(temperature, "float32"))
+    )
+    return frame > 0.5

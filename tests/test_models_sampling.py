@@ -9,8 +9,9 @@ import pytest
 from course_lib.models import MadeOutput, lstm_made, made_masks, melody_lstm, pianoroll_lstm
 from course_lib.sampling import (
     Stepper,
+    categorical_from_uniform,
     filter_logits,
-    filter_logits_tf,
+    filter_logits_ops,
     generate_frames,
     generate_tokens,
     sample_made_frame,
@@ -33,8 +34,8 @@ def test_made_output_ignores_its_own_key_and_those_above(key):
     context = rng.normal(size=(4, 16)).astype("float32")
     flipped = frame.copy()
     flipped[:, key] = 1 - flipped[:, key]
-    before = np.asarray(made([frame, context]))
-    after = np.asarray(made([flipped, context]))
+    before = keras.ops.convert_to_numpy(made([frame, context]))
+    after = keras.ops.convert_to_numpy(made([flipped, context]))
     np.testing.assert_array_equal(before[:, : key + 1], after[:, : key + 1])  # keys <= k unchanged
     assert np.abs(before[:, key + 1 :] - after[:, key + 1 :]).max() > 1e-4  # some key above k changes
 
@@ -44,10 +45,10 @@ def test_lstm_made_reads_only_earlier_frames_for_its_context():
     rng = np.random.default_rng(0)
     previous = (rng.random((1, 5, 88)) < 0.1).astype("float32")
     current = (rng.random((1, 5, 88)) < 0.1).astype("float32")
-    base = np.asarray(model([previous, current]))
+    base = keras.ops.convert_to_numpy(model([previous, current]))
     later = previous.copy()
     later[0, 3] = 1 - later[0, 3]  # change what the LSTM reads at step 3
-    changed = np.asarray(model([later, current]))
+    changed = keras.ops.convert_to_numpy(model([later, current]))
     np.testing.assert_allclose(base[0, :3], changed[0, :3], atol=1e-6)  # steps before 3 do not see it
     assert np.abs(base[0, 3:] - changed[0, 3:]).max() > 1e-4
 
@@ -64,13 +65,17 @@ def test_filter_logits_temperature_top_k_top_p():
     assert np.ptp(hot) < 0.01
     with pytest.raises(ValueError, match="temperature"):
         filter_logits(logits, temperature=0)
+    # both filters read the unfiltered probabilities: top-p 0.6 keeps 2 tokens (0.5 + 0.3), so with top-k 2 or 3
+    # two remain (renormalising the top 2 first would give [0.625, 0.375], and 0.625 alone would reach 0.6)
+    np.testing.assert_allclose(filter_logits(logits, top_k=2, top_p=0.6), [0.625, 0.375, 0, 0])
+    np.testing.assert_allclose(filter_logits(logits, top_k=3, top_p=0.6), [0.625, 0.375, 0, 0])
 
 
 def test_melody_stepper_matches_the_full_sequence_model():
     keras.utils.set_random_seed(1)
     model = melody_lstm(vocabulary_size=12, embedding=4, units=8)
     tokens = np.array([[3, 1, 1, 5, 0, 7, 1]], dtype="int32")
-    full = np.asarray(model(tokens))[0]
+    full = keras.ops.convert_to_numpy(model(tokens))[0]
     stepper = Stepper(model)
     state = stepper.initial_state()
     for t, token in enumerate(tokens[0]):
@@ -83,7 +88,7 @@ def test_pianoroll_stepper_matches_the_full_sequence_model(deep):
     keras.utils.set_random_seed(2)
     model = pianoroll_lstm(keys=10, units=6, deep=deep)
     frames = (np.random.default_rng(0).random((1, 6, 10)) < 0.3).astype("float32")
-    full = np.asarray(model(frames))[0]
+    full = keras.ops.convert_to_numpy(model(frames))[0]
     stepper = Stepper(model)
     state = stepper.initial_state()
     for t in range(6):
@@ -102,28 +107,74 @@ def test_generation_keeps_the_primer_is_seeded_and_follows_the_temperature():
 
 
 def test_made_frame_sampling_follows_the_conditionals():
-    """Sampling key by key gives each key its conditional probability given the keys below it."""
+    """Key k is on exactly when its uniform draw is below p(k | the keys drawn below it, context)."""
     keras.utils.set_random_seed(5)
-    made = MadeOutput(keys=3, hidden=8)
-    context = np.zeros(4, "float32")
-    made([np.zeros((1, 3), "float32"), context[None]])  # build
-    rng = np.random.default_rng(0)
-    draws = np.array([sample_made_frame(made, context, rng) for _ in range(2000)])
-    frame = np.zeros((1, 3), "float32")
-    p0 = 1 / (1 + np.exp(-np.asarray(made([frame, context[None]]))[0, 0]))
-    assert draws[:, 0].mean() == pytest.approx(p0, abs=0.04)
-    frame[0, 0] = 1.0
-    p1_given_on = 1 / (1 + np.exp(-np.asarray(made([frame, context[None]]))[0, 1]))
-    assert draws[draws[:, 0], 1].mean() == pytest.approx(p1_given_on, abs=0.06)
+    made = MadeOutput(keys=5, hidden=8)
+    context = np.random.default_rng(1).normal(size=4).astype("float32")
+    made([np.zeros((1, 5), "float32"), context[None]])  # build
+    frames = []
+    for seed, temperature in [(seed, temperature) for seed in range(12) for temperature in (1.0, 0.5)]:
+        uniforms = np.random.default_rng(seed).random(5)  # what sample_made_frame draws from this generator
+        expected = np.zeros((1, 5), "float32")
+        for key in range(5):
+            logit = keras.ops.convert_to_numpy(made([expected, context[None]]))[0, key] / temperature
+            expected[0, key] = uniforms[key] < 1 / (1 + np.exp(-logit))
+        frame = sample_made_frame(made, context, np.random.default_rng(seed), temperature)
+        assert frame.dtype == bool and frame.shape == (5,)
+        np.testing.assert_array_equal(frame, expected[0] > 0.5)
+        frames.append(frame)
+    assert 0.1 < np.mean(frames) < 0.9  # both outcomes were checked
+
+
+@pytest.mark.parametrize("kind", ["melody", "pianoroll", "made"])
+def test_compiled_loop_draws_what_the_step_by_step_path_draws(kind):
+    """The one-call loop against Stepper.step + NumPy sampling, with the same keras.random uniforms."""
+    keras.utils.set_random_seed(7)
+    steps, temperature, top_k, top_p = 12, 0.8, 4, 0.9
+    if kind == "melody":
+        model, first, width = melody_lstm(vocabulary_size=9, embedding=3, units=6), 2, 1
+    elif kind == "pianoroll":
+        model, first, width = pianoroll_lstm(keys=10, units=6), np.eye(10, dtype=bool)[3], 10
+    else:
+        model, first, width = lstm_made(keys=10, units=6, hidden=12), np.eye(10, dtype=bool)[3], 10
+    stepper = Stepper(model)
+    output, state = stepper.step(first, stepper.initial_state())
+    drawn = stepper.generate(output, state, steps, temperature, top_k, top_p, seed=3)
+    uniforms = keras.ops.convert_to_numpy(keras.random.uniform((steps, width), seed=3))
+    for step in range(steps):
+        if kind == "melody":
+            cumulative = np.cumsum(filter_logits(output, temperature, top_k, top_p))
+            value = int(np.sum(cumulative <= uniforms[step, 0] * cumulative[-1]))
+        elif kind == "pianoroll":
+            value = uniforms[step] < 1 / (1 + np.exp(-output / temperature))
+        else:
+            value = np.zeros((1, 10), "float32")
+            for key in range(10):
+                logit = keras.ops.convert_to_numpy(model.get_layer("made")([value, output[None]]))[0, key]
+                value[0, key] = uniforms[step, key] < 1 / (1 + np.exp(-logit / temperature))
+            value = value[0] > 0.5
+        np.testing.assert_array_equal(drawn[step], value)
+        output, state = stepper.step(value, state)
+    if kind != "melody":
+        assert 0 < np.mean(drawn) < 1
 
 
 @pytest.mark.parametrize(
-    ("temperature", "top_k", "top_p"), [(1.0, None, None), (0.7, 5, None), (1.3, None, 0.6), (1.0, 3, 0.9)]
+    ("temperature", "top_k", "top_p"),
+    [
+        (1.0, None, None),
+        (0.7, 5, None),
+        (1.3, None, 0.6),
+        (1.0, 3, 0.9),
+        (1.0, 6, 0.4),
+        (0.5, 1, None),
+        (1.0, None, 1.0),
+    ],
 )
 def test_compiled_filter_gives_the_numpy_probabilities(temperature, top_k, top_p):
     logits = np.random.default_rng(7).normal(size=(1, 12)) * 2
-    filtered = np.asarray(
-        filter_logits_tf(
+    filtered = keras.ops.convert_to_numpy(
+        filter_logits_ops(
             logits.astype("float32"), temperature, 12 if top_k is None else top_k, 2.0 if top_p is None else top_p
         )
     )
@@ -131,6 +182,29 @@ def test_compiled_filter_gives_the_numpy_probabilities(temperature, top_k, top_p
     np.testing.assert_allclose(
         probabilities / probabilities.sum(), filter_logits(logits[0], temperature, top_k, top_p)[None], atol=1e-5
     )
+
+
+def test_compiled_filter_known_values_and_combined_filters():
+    logits = np.log(np.array([[0.05, 0.5, 0.15, 0.3]], dtype="float32"))
+    cases = [
+        (4, 2.0, [0.05, 0.5, 0.15, 0.3]),  # both off
+        (2, 2.0, [0, 0.625, 0, 0.375]),
+        (4, 0.8, [0, 0.625, 0, 0.375]),  # 0.5 + 0.3 reaches 0.8
+        (2, 0.6, [0, 0.625, 0, 0.375]),  # p reads the unfiltered probabilities: 0.5 alone does not reach 0.6
+        (1, 2.0, [0, 1, 0, 0]),
+        (4, 0.81, [0, 0.5 / 0.95, 0.15 / 0.95, 0.3 / 0.95]),
+    ]
+    for top_k, top_p, expected in cases:
+        filtered = keras.ops.convert_to_numpy(filter_logits_ops(logits, 1.0, top_k, top_p))[0]
+        np.testing.assert_allclose(np.exp(filtered) / np.exp(filtered).sum(), expected, atol=1e-6)
+        assert np.isneginf(filtered[np.asarray(expected) == 0]).all()
+
+
+def test_inverse_cdf_sampling_never_draws_a_filtered_token():
+    logits = np.array([[-np.inf, 0.0, -np.inf, np.log(3.0)]], dtype="float32")  # p = [0, 0.25, 0, 0.75]
+    uniforms = [0.0, 0.2, 0.2499, 0.2501, 0.9, 0.99999994]
+    drawn = [int(keras.ops.convert_to_numpy(categorical_from_uniform(logits, np.float32(u)))[0]) for u in uniforms]
+    assert drawn == [1, 1, 1, 3, 3, 3]
 
 
 def test_compiled_generation_is_greedy_at_top_k_1_and_made_frames_come_out_whole():
