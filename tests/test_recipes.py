@@ -62,12 +62,14 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
     whole, whole_history = tiny_melody_run(4)
     checkpoints = Checkpoints(tmp_path / "run")
     tiny_melody_run(2, checkpoints)  # "interrupted" after 2 epochs
-    assert len(json.loads(checkpoints.state.read_text())["history"]["loss"]) == 2
+    assert len(checkpoints.latest()["history"]["loss"]) == 2
     resumed, resumed_history = tiny_melody_run(4, checkpoints)
     np.testing.assert_allclose(resumed_history["val_nll"], whole_history["val_nll"], rtol=1e-4)
     for a, b in zip(resumed.get_weights(), whole.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
-    assert sorted(p.name for p in checkpoints.folder.iterdir()) == ["best.keras", "last.keras", "state.json"]
+    names = sorted(p.name for p in checkpoints.folder.iterdir())
+    assert names[0] == "backup" and names[-1] == "state.json" and all(n.startswith("best-") for n in names[1:-1])
+    assert sorted(checkpoints.read()) == ["3", "4"]  # the states after the last two epochs
 
 
 def test_a_finished_model_is_saved_without_its_optimizer(tmp_path):
