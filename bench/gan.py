@@ -30,6 +30,8 @@ def main() -> None:
     from course_lib import gan, gan_monitor, gan_recipe
     from course_lib.training import save_atomically
 
+    keras = gan.keras  # imported after course_lib, which picks the backend
+
     real = gan.load_excerpts("train")
     monitor = gan_monitor.GanMonitor(real, on_update=lambda m: print(progress(m), flush=True))
     started = time.perf_counter()
@@ -42,8 +44,9 @@ def main() -> None:
     path = save_atomically(model.generator, args.out / "generator.keras", include_optimizer=False)
     results = {
         "loss": args.loss,
+        "backend": keras.backend.backend(),
         "train_seconds": round(seconds, 1),
-        "generator_steps": int(model.generator_optimizer.iterations.numpy()),
+        "generator_steps": int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)),
         "generated": {k: round(v, 4) for k, v in final.items()},
         "data": {k: round(v, 4) for k, v in monitor.real.items()},
         "within_target": met,
@@ -57,7 +60,7 @@ def main() -> None:
         mark = ("yes" if name in met else "no") if name in gan_monitor.MAIN_METRICS else ""
         print(f"{name:<22}{final[name]:10.3f}{monitor.real[name]:8.3f}  {mark}")
     print(f"\n{len(met)} of 6 main metrics within target (target: at least 5); flags: {flags or 'none'}")
-    print(f"{results['generator_steps']} generator steps in {seconds / 60:.1f} min")
+    print(f"{results['generator_steps']} generator steps in {seconds / 60:.1f} min ({keras.backend.backend()} backend)")
     print(f"results: {args.out / 'results.json'}")
 
 

@@ -8,7 +8,9 @@ with :func:`binarize` (the most likely class, or a draw).
 
 :class:`PianoRollGAN` is a ``keras.Model`` with its own ``train_step`` for two losses: the
 original (DCGAN-style) cross-entropy game, and the Wasserstein loss with gradient penalty
-(WGAN-GP, Gulrajani et al. 2017).
+(WGAN-GP, Gulrajani et al. 2017). Its ``train_step`` is written for TensorFlow (``tf.GradientTape``);
+under JAX and PyTorch :func:`for_backend` gives the subclass with that backend's ``train_step``
+(:class:`JaxTrainStep`, :class:`TorchTrainStep`), and :data:`GAN` is the class to use on the running backend.
 
 Notebook: 07_gan_pianoroll
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from course_lib import datasets
@@ -31,6 +32,9 @@ STEPS_PER_BEAT = 2  # eighth notes
 BARS = 2
 BEATS_PER_BAR = 4
 STEPS = BARS * BEATS_PER_BAR * STEPS_PER_BEAT
+
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as tf
 
 
 def excerpts(chorales: list, bars: int = BARS, hop_bars: int = 1) -> np.ndarray:
@@ -145,6 +149,34 @@ def sample(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
     return keras.ops.convert_to_numpy(generator(z, training=False))
 
 
+def input_gradient(critic, x):
+    """The gradient of ``critic(x)`` with respect to ``x``: for each excerpt, how its score moves with its input.
+
+    Every backend differentiates in its own way: TensorFlow records the call on a tape, JAX
+    transforms the function (``jax.grad``), PyTorch back-propagates into an ``x`` that asks for a
+    gradient. ``critic`` may be a model or any function ``excerpts -> scores``.
+
+    Notebook: 07_gan_pianoroll
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            scores = critic(x)
+        return tape.gradient(scores, x)
+    if backend == "jax":
+        import jax
+
+        return jax.grad(lambda x: ops.sum(critic(x)))(x)
+    if backend == "torch":
+        import torch
+
+        x = x.detach().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(ops.sum(critic(x)), x, create_graph=True)  # a graph: the loss needs it
+        return gradient
+    raise NotImplementedError(f"no input gradient for the {backend} backend")
+
+
 def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
     """Mean over the batch of ``(||grad critic(x)|| - 1)^2`` at ``x = real + alpha (fake - real)``.
 
@@ -153,10 +185,7 @@ def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
     Notebook: 07_gan_pianoroll
     """
     mixed = real + alpha * (fake - real)
-    with tf.GradientTape() as tape:
-        tape.watch(mixed)
-        scores = critic(mixed)
-    gradients = tape.gradient(scores, mixed)
+    gradients = input_gradient(critic, mixed)
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
 
@@ -168,6 +197,7 @@ class PianoRollGAN(keras.Model):
     times the gradient penalty, taking ``critic_steps`` steps per generator step; the generator
     maximises ``E[D(fake)]``. ``loss="dcgan"``: the critic is a classifier (real = 1) trained
     with binary cross-entropy, and the generator tries to make it answer 1 (one step each).
+    ``train_step`` is TensorFlow's; ``for_backend(PianoRollGAN)`` swaps in JAX's or PyTorch's.
 
     Notebook: 07_gan_pianoroll
     """
@@ -190,6 +220,7 @@ class PianoRollGAN(keras.Model):
         self.gp_weight = gp_weight
         self.latent = generator.input_shape[-1]
         self.seeds = keras.random.SeedGenerator(seed)
+        self.built = True  # the two players are built: nothing for ``fit`` to build
 
     def compile(self, generator_optimizer=None, critic_optimizer=None, **kwargs) -> None:
         """Adam with the WGAN-GP paper's settings (``1e-4``, betas 0.5 / 0.9) unless given."""
@@ -201,13 +232,15 @@ class PianoRollGAN(keras.Model):
         """``count`` generated excerpts as softmax outputs ``(count, steps, voices, classes)``."""
         return sample(self.generator, count, seed)
 
-    def gradient_penalty(self, real, fake):
+    def gradient_penalty(self, real, fake, critic=None):
         """:func:`gradient_penalty` at points drawn uniformly between real and fake excerpts."""
         alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.seeds)
-        return gradient_penalty(lambda x: self.critic(x, training=True), real, fake, alpha)
+        return gradient_penalty(critic or (lambda x: self.critic(x, training=True)), real, fake, alpha)
 
-    def _critic_loss(self, real, fake):
-        real_scores, fake_scores = self.critic(real, training=True), self.critic(fake, training=True)
+    def critic_loss(self, real, fake, critic=None):
+        """``(loss, distance, penalty)`` of the critic (or of ``critic``, a function excerpts -> scores)."""
+        critic = critic or (lambda x: self.critic(x, training=True))
+        real_scores, fake_scores = critic(real), critic(fake)
         if self.loss_kind == "dcgan":
             bce = keras.losses.binary_crossentropy
             loss = ops.mean(bce(ops.ones_like(real_scores), real_scores, from_logits=True)) + ops.mean(
@@ -215,39 +248,192 @@ class PianoRollGAN(keras.Model):
             )
             return loss, ops.zeros(()), ops.zeros(())
         distance = ops.mean(real_scores) - ops.mean(fake_scores)
-        penalty = self.gradient_penalty(real, fake)
+        penalty = self.gradient_penalty(real, fake, critic)
         return -distance + self.gp_weight * penalty, distance, penalty
 
-    def train_step(self, real):
+    def generator_loss(self, scores):
+        """The generator's loss from the critic's scores of its excerpts."""
+        if self.loss_kind == "dcgan":
+            return ops.mean(keras.losses.binary_crossentropy(ops.ones_like(scores), scores, from_logits=True))
+        return -ops.mean(scores)
+
+    def train_step(self, data):
+        real = keras.utils.unpack_x_y_sample_weight(data)[0]  # a batch of real excerpts, without targets
         batch = ops.shape(real)[0]
         for _ in range(self.critic_steps):
             z = keras.random.normal((batch, self.latent), seed=self.seeds)
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)
-                critic_loss, distance, penalty = self._critic_loss(real, fake)
+                critic_loss, distance, penalty = self.critic_loss(real, fake)
             gradients = tape.gradient(critic_loss, self.critic.trainable_weights)
             self.critic_optimizer.apply(gradients, self.critic.trainable_weights)
         z = keras.random.normal((batch, self.latent), seed=self.seeds)
         with tf.GradientTape() as tape:
-            scores = self.critic(self.generator(z, training=True), training=True)
-            if self.loss_kind == "dcgan":
-                generator_loss = ops.mean(
-                    keras.losses.binary_crossentropy(ops.ones_like(scores), scores, from_logits=True)
-                )
-            else:
-                generator_loss = -ops.mean(scores)
+            generator_loss = self.generator_loss(self.critic(self.generator(z, training=True), training=True))
         gradients = tape.gradient(generator_loss, self.generator.trainable_weights)
         self.generator_optimizer.apply(gradients, self.generator.trainable_weights)
         return {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
 
 
-def excerpt_batches(real_classes: np.ndarray, batch_size: int = 64, seed: int = 0) -> tf.data.Dataset:
+class JaxTrainStep:
+    """The ``train_step`` of :class:`PianoRollGAN` for the JAX backend (mix it in before the GAN class).
+
+    JAX has no tape: a gradient is ``jax.value_and_grad`` of a pure function of one player's
+    weights (``stateless_call``), and an optimizer returns new values (``stateless_apply``).
+    Keras's JAX trainer hands ``train_step`` the model's state as values and takes the new state
+    back; inside, a ``keras.StatelessScope`` lets the seeds and the batch-norm statistics update
+    as if they were variables, and collects their new values.
+
+    Notebook: 07_gan_pianoroll
+    """
+
+    def compile(self, *args, **kwargs) -> None:
+        """The GAN's ``compile``; the players' optimizer state then joins the state JAX's trainer passes around."""
+        super().compile(*args, **kwargs)
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.critic_optimizer.build(self.critic.trainable_variables)
+        # Keras's JAX trainer passes train_step the model's variables and its one `optimizer`'s: tracking the two
+        # players' optimizer variables makes them part of the model's (non-trainable) state
+        self.players_optimizer_state = [*self.generator_optimizer.variables, *self.critic_optimizer.variables]
+
+    def train_step(self, state, data):
+        import jax
+
+        real = keras.utils.unpack_x_y_sample_weight(data)[0]
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        variables = [*self.trainable_variables, *self.non_trainable_variables]
+        mapping = list(zip(variables, [*trainable, *non_trainable], strict=True))
+        with keras.StatelessScope(state_mapping=mapping) as scope:  # a variable read gives its value in `state`
+            batch = ops.shape(real)[0]
+            critic_state = [v.value for v in self.critic.non_trainable_variables]
+
+            def critic_objective(weights, fake):  # a pure function of the critic's weights, for jax.value_and_grad
+                def critic(x):
+                    return self.critic.stateless_call(weights, critic_state, x, training=True)[0]
+
+                loss, distance, penalty = self.critic_loss(real, fake, critic)
+                return loss, (distance, penalty)
+
+            for _ in range(self.critic_steps):
+                z = keras.random.normal((batch, self.latent), seed=self.seeds)  # advances the seed in the scope
+                fake = self.generator(z, training=True)
+                weights = [v.value for v in self.critic.trainable_variables]
+                step = jax.value_and_grad(critic_objective, has_aux=True)
+                (critic_loss, (distance, penalty)), gradients = step(weights, fake)
+                self.stateless_update(self.critic_optimizer, gradients, self.critic.trainable_variables)
+
+            z = keras.random.normal((batch, self.latent), seed=self.seeds)
+            generator_state = [v.value for v in self.generator.non_trainable_variables]
+
+            def generator_objective(weights):  # returns the batch-norm statistics it updated too
+                fake, new_state = self.generator.stateless_call(weights, generator_state, z, training=True)
+                return self.generator_loss(self.critic(fake, training=True)), new_state
+
+            weights = [v.value for v in self.generator.trainable_variables]
+            step = jax.value_and_grad(generator_objective, has_aux=True)
+            (generator_loss, new_state), gradients = step(weights)
+            for variable, value in zip(self.generator.non_trainable_variables, new_state, strict=True):
+                variable.assign(value)
+            self.stateless_update(self.generator_optimizer, gradients, self.generator.trainable_variables)
+        trainable = [scope.get_current_value(v) for v in self.trainable_variables]  # the new state
+        non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
+        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    @staticmethod
+    def stateless_update(optimizer, gradients, variables) -> None:
+        """``optimizer.stateless_apply`` on the current values; the new ones are assigned in the open scope."""
+        current = [v.value for v in optimizer.variables]
+        weights, state = optimizer.stateless_apply(current, gradients, [v.value for v in variables])
+        for variable, value in zip([*variables, *optimizer.variables], [*weights, *state], strict=True):
+            variable.assign(value)
+
+
+class TorchTrainStep:
+    """The ``train_step`` of :class:`PianoRollGAN` for the PyTorch backend (mix it in before the GAN class).
+
+    PyTorch records every operation on tensors that need a gradient; ``backward()`` fills each
+    weight's ``.grad``, which the player's optimizer applies (outside autograd, under ``torch.no_grad``).
+
+    Notebook: 07_gan_pianoroll
+    """
+
+    def train_step(self, data):
+        import torch
+
+        real = keras.utils.unpack_x_y_sample_weight(data)[0]
+        batch = ops.shape(real)[0]
+        for _ in range(self.critic_steps):
+            z = keras.random.normal((batch, self.latent), seed=self.seeds)
+            with torch.no_grad():
+                fake = self.generator(z, training=True)
+            self.critic.zero_grad()
+            critic_loss, distance, penalty = self.critic_loss(real, fake)
+            critic_loss.backward()
+            with torch.no_grad():
+                gradients = [v.value.grad for v in self.critic.trainable_weights]
+                self.critic_optimizer.apply(gradients, self.critic.trainable_weights)
+        z = keras.random.normal((batch, self.latent), seed=self.seeds)
+        self.generator.zero_grad()
+        generator_loss = self.generator_loss(self.critic(self.generator(z, training=True), training=True))
+        generator_loss.backward()
+        with torch.no_grad():
+            gradients = [v.value.grad for v in self.generator.trainable_weights]
+            self.generator_optimizer.apply(gradients, self.generator.trainable_weights)
+        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
+        return {name: value.detach() for name, value in logs.items()}
+
+
+TRAIN_STEPS = {"jax": JaxTrainStep, "torch": TorchTrainStep}
+
+
+def for_backend(gan_class: type = PianoRollGAN) -> type:
+    """``gan_class`` under TensorFlow; under JAX or PyTorch, its subclass with that backend's ``train_step``.
+
+    Notebook: 07_gan_pianoroll
+    """
+    train_step = TRAIN_STEPS.get(keras.backend.backend())
+    return gan_class if train_step is None else type(gan_class.__name__, (train_step, gan_class), {})
+
+
+GAN = for_backend(PianoRollGAN)  # the GAN class for the running backend
+
+
+class ExcerptBatches(keras.utils.PyDataset):
+    """Endless batches of one-hot real excerpts, reshuffled (seeded) every pass: what ``fit`` trains a GAN on.
+
+    Batch ``i`` depends only on ``i`` and the seed, so every backend reads the same batches.
+
+    Notebook: 07_gan_pianoroll
+    """
+
+    def __init__(self, real_classes: np.ndarray, batch_size: int = 64, seed: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if len(real_classes) < batch_size:
+            raise ValueError(f"{len(real_classes)} excerpts are fewer than one batch of {batch_size}")
+        self.real_classes, self.batch_size, self.seed = np.asarray(real_classes), batch_size, seed
+        self.per_pass = len(real_classes) // batch_size  # whole batches only: every batch has the same shape
+        self.order, self.order_pass = None, -1
+
+    @property
+    def num_batches(self) -> None:
+        return None  # endless: ``fit`` needs ``steps_per_epoch``
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        shuffle_pass, position = divmod(index, self.per_pass)
+        if shuffle_pass != self.order_pass:
+            rng = np.random.default_rng([self.seed, shuffle_pass])
+            self.order, self.order_pass = rng.permutation(len(self.real_classes)), shuffle_pass
+        rows = self.order[position * self.batch_size : (position + 1) * self.batch_size]
+        return one_hot(self.real_classes[rows])
+
+
+def excerpt_batches(real_classes: np.ndarray, batch_size: int = 64, seed: int = 0) -> ExcerptBatches:
     """Endless shuffled batches of one-hot real excerpts: what ``fit`` trains a GAN on.
 
     Notebook: 07_gan_pianoroll
     """
-    data = tf.data.Dataset.from_tensor_slices(one_hot(real_classes)).shuffle(len(real_classes), seed=seed)
-    return data.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+    return ExcerptBatches(real_classes, batch_size, seed)
 
 
 def train_gan(
@@ -266,7 +452,7 @@ def train_gan(
     ``steps_per_epoch`` generator steps.
     """
     keras.utils.set_random_seed(seed)
-    model = PianoRollGAN(make_generator(), make_critic(), loss=loss, seed=seed)
+    model = GAN(make_generator(), make_critic(), loss=loss, seed=seed)
     model.compile()
     data = excerpt_batches(real_classes, batch_size, seed)
     epochs = max(1, steps // steps_per_epoch)

@@ -1,11 +1,14 @@
-"""The GAN's data encoding, its losses and train_step, the monitor's flags and the exercise checks."""
+"""The GAN's data encoding, its losses and train_step, the monitor's flags and the exercise checks.
+
+Every test runs under the backend in ``KERAS_BACKEND`` (TensorFlow, JAX or PyTorch): the known
+values below are computed with NumPy, so each backend's ``train_step`` meets the same numbers.
+"""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from course_lib import gan, gan_monitor, gan_recipe, metrics
 from course_lib.checks import gan_pianoroll as checks_gan
@@ -53,32 +56,119 @@ def test_binarize_argmax_and_draws():
         gan.binarize(probabilities, "threshold")
 
 
+def tensor(array):
+    return keras.ops.convert_to_tensor(np.asarray(array, dtype="float32"))
+
+
+def as_float(value) -> float:
+    return float(keras.ops.convert_to_numpy(keras.ops.stop_gradient(value)))
+
+
+def linear_critic(weights: np.ndarray, bias: float = 0.0) -> keras.Model:
+    """``score = sum(excerpt * weights) + bias``: its gradient with respect to any excerpt is ``weights``."""
+    critic = keras.Sequential([keras.Input(weights.shape), keras.layers.Flatten(), keras.layers.Dense(1)])
+    critic.set_weights([weights.reshape(-1, 1), np.array([bias], dtype="float32")])
+    return critic
+
+
+def constant_generator(latent: int = 8) -> keras.Model:
+    """A generator whose excerpts are all uniform (1 / CLASSES everywhere) whatever ``z``, while its kernel is 0."""
+    z = keras.Input((latent,))
+    x = keras.layers.Dense(gan.STEPS * 4 * gan.CLASSES, kernel_initializer="zeros")(z)
+    x = keras.layers.Reshape((gan.STEPS, 4, gan.CLASSES))(x)
+    return keras.Model(z, keras.layers.Softmax(axis=-1)(x))
+
+
+def test_input_gradient_of_a_linear_critic_is_its_weights():
+    weights = np.random.default_rng(0).normal(size=(gan.STEPS, 4, gan.CLASSES)).astype("float32")
+    x = tensor(np.random.default_rng(1).random((3, gan.STEPS, 4, gan.CLASSES)))
+    gradient = keras.ops.convert_to_numpy(keras.ops.stop_gradient(gan.input_gradient(linear_critic(weights), x)))
+    np.testing.assert_allclose(gradient, np.broadcast_to(weights, gradient.shape), rtol=1e-6)
+
+
 def test_gradient_penalty_of_a_linear_critic_is_known():
     weights = np.random.default_rng(0).normal(size=(gan.STEPS, 4, gan.CLASSES)).astype("float32")
     excerpt = keras.Input((gan.STEPS, 4, gan.CLASSES))
     linear = keras.Model(excerpt, keras.ops.sum(excerpt * weights, axis=(1, 2, 3))[:, None])
-    model = gan.PianoRollGAN(gan.make_generator(), linear)
-    real, fake = (
-        tf.constant(np.random.default_rng(s).random((3, gan.STEPS, 4, gan.CLASSES)), tf.float32) for s in (1, 2)
-    )
+    model = gan.GAN(gan.make_generator(), linear)
+    real, fake = (tensor(np.random.default_rng(s).random((3, gan.STEPS, 4, gan.CLASSES))) for s in (1, 2))
     # the gradient of a linear critic is its weight everywhere, so the penalty is (|w| - 1)^2 for any mix
-    expected = (np.linalg.norm(weights) - 1.0) ** 2
-    assert float(model.gradient_penalty(real, fake)) == pytest.approx(expected, rel=1e-4)
+    expected = (np.linalg.norm(weights) - 1.0) ** 2  # 53.54^2 = 2866.8, the same number on every backend
+    assert as_float(model.gradient_penalty(real, fake)) == pytest.approx(expected, rel=1e-5)
+    assert expected == pytest.approx(2866.8, abs=0.1)
+
+
+def test_train_step_moves_a_linear_critic_by_its_known_gradient():
+    """Two critic steps with plain SGD: -distance + 10 * penalty has a closed-form gradient for a linear critic
+    against a generator that always plays the uniform excerpt (its optimizer has learning rate 0)."""
+    rng = np.random.default_rng(4)
+    weights = rng.normal(size=(gan.STEPS, 4, gan.CLASSES)).astype("float32")
+    weights *= 2.0 / np.linalg.norm(weights)  # |w| = 2: a penalty of 1
+    real = gan.one_hot(rng.integers(0, gan.CLASSES, size=(6, gan.STEPS, 4)))
+    model = gan.GAN(constant_generator(), linear_critic(weights, bias=0.5), critic_steps=2, gp_weight=10.0)
+    rate = 0.01
+    model.compile(generator_optimizer=keras.optimizers.SGD(0.0), critic_optimizer=keras.optimizers.SGD(rate))
+    logs = model.fit(real, batch_size=len(real), epochs=1, shuffle=False, verbose=0).history
+
+    fake_mean, real_mean = np.full(weights.shape, 1.0 / gan.CLASSES), real.mean(axis=0)
+    w, before_step = weights.astype("float64"), []
+    for _ in range(2):
+        before_step.append(w)
+        norm = np.linalg.norm(w)
+        w = w - rate * ((fake_mean - real_mean) + 10.0 * 2.0 * (norm - 1.0) * w / norm)
+    kernel, bias = model.critic.get_weights()
+    np.testing.assert_allclose(kernel.reshape(w.shape), w, rtol=1e-4, atol=1e-6)
+    assert bias == pytest.approx([0.5])  # the scores' offset cancels in the distance and the penalty
+    second = before_step[-1]  # the losses logged are the second critic step's, before its update
+    assert logs["penalty"][-1] == pytest.approx((np.linalg.norm(second) - 1.0) ** 2, rel=1e-4)
+    assert logs["distance"][-1] == pytest.approx(np.sum((real_mean - fake_mean) * second), rel=1e-4)
+    assert logs["generator_loss"][-1] == pytest.approx(-np.sum(fake_mean * w) - 0.5, rel=1e-4)  # after both
+    unchanged = zip(model.generator.get_weights(), constant_generator().get_weights(), strict=True)
+    assert all(np.array_equal(a, b) for a, b in unchanged)
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "dcgan"])
 def test_train_step_updates_both_networks(loss):
     keras.utils.set_random_seed(0)
-    model = gan.PianoRollGAN(gan.make_generator(width=32), gan.make_critic(width=32), loss=loss, critic_steps=2)
+    model = gan.GAN(gan.make_generator(width=32), gan.make_critic(width=32), loss=loss, critic_steps=2)
     model.compile()
     before = [w.copy() for w in model.generator.get_weights()], [w.copy() for w in model.critic.get_weights()]
-    data = gan.one_hot(np.random.default_rng(0).integers(0, gan.CLASSES, size=(16, gan.STEPS, 4)))
-    history = model.fit(data, batch_size=8, epochs=1, verbose=0).history
+    real = np.random.default_rng(0).integers(0, gan.CLASSES, size=(20, gan.STEPS, 4))
+    history = model.fit(gan.excerpt_batches(real, 8), epochs=2, steps_per_epoch=3, shuffle=False, verbose=0).history
+    assert set(history) == {"critic_loss", "generator_loss", "distance", "penalty"}
     assert all(np.isfinite(v[-1]) for v in history.values())
+    assert int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)) == 6
+    assert int(keras.ops.convert_to_numpy(model.critic_optimizer.iterations)) == 6 * model.critic_steps
     for old, network in zip(before, (model.generator, model.critic), strict=True):
         assert any(not np.array_equal(a, b) for a, b in zip(old, network.get_weights(), strict=True))
     assert model.sample(3).shape == (3, gan.STEPS, 4, gan.CLASSES)
     assert np.allclose(model.sample(3).sum(axis=-1), 1.0, atol=1e-5)  # a distribution per voice and step
+
+
+def test_the_gan_class_has_the_running_backends_train_step():
+    backend = keras.backend.backend()
+    assert issubclass(gan.GAN, gan.PianoRollGAN)
+    assert (gan.GAN is gan.PianoRollGAN) == (backend == "tensorflow")
+    if backend != "tensorflow":
+        assert gan.GAN.train_step is gan.TRAIN_STEPS[backend].train_step
+
+
+def test_excerpt_batches_are_seeded_whole_shuffled_passes():
+    real = np.arange(10 * gan.STEPS * 4).reshape(10, gan.STEPS, 4) % gan.CLASSES
+    batches = gan.excerpt_batches(real, batch_size=3, seed=1)
+    assert batches.num_batches is None  # endless: fit reads it with steps_per_epoch
+    first = [batches[i] for i in range(6)]
+    assert all(b.shape == (3, gan.STEPS, 4, gan.CLASSES) and b.dtype == np.float32 for b in first)
+    rows = [int(np.argmax(b[k, 0, 0])) for b in first for k in range(3)]
+    ids = {int(real[i, 0, 0]): i for i in range(10)}
+    one_pass = sorted(ids[r] for r in rows[:9])
+    assert len(set(one_pass)) == 9  # three batches of three: nine different excerpts, one left out of this pass
+    again = gan.excerpt_batches(real, batch_size=3, seed=1)
+    assert all(np.array_equal(again[i], first[i]) for i in reversed(range(6)))  # batch i depends on i and the seed
+    other = gan.excerpt_batches(real, batch_size=3, seed=2)
+    assert not all(np.array_equal(other[i], first[i]) for i in range(3))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        gan.excerpt_batches(real[:2], batch_size=3)
 
 
 def test_monitor_flags_collapse_and_silence():

@@ -9,14 +9,18 @@ from collections.abc import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from course_lib import gan, metrics
 from course_lib.checks.hints import ExerciseError, exercise_check
 
 
 def _penalty(critic, real, fake, alpha, axes) -> float:
-    return float(gan.gradient_penalty(critic, real, fake, alpha, axes))  # the library's, on other axes
+    return _float(gan.gradient_penalty(critic, real, fake, alpha, axes))  # the library's, on other axes
+
+
+def _float(value) -> float:
+    """A scalar of any backend (a PyTorch one may still carry its gradient graph) as a Python float."""
+    return float(keras.ops.convert_to_numpy(keras.ops.stop_gradient(value)))
 
 
 @exercise_check
@@ -30,10 +34,10 @@ def check_gradient_penalty(gradient_penalty: Callable) -> None:
         [keras.Input((4, 3, 5)), keras.layers.Flatten(), keras.layers.Dense(8, "tanh"), keras.layers.Dense(1)]
     )
     rng = np.random.default_rng(3)
-    real, fake = (tf.constant(rng.random((6, 4, 3, 5)), tf.float32) for _ in range(2))
-    alpha = tf.constant(rng.random((6, 1, 1, 1)), tf.float32)
+    real, fake = (keras.ops.convert_to_tensor(rng.random((6, 4, 3, 5)), "float32") for _ in range(2))
+    alpha = keras.ops.convert_to_tensor(rng.random((6, 1, 1, 1)), "float32")
     expected = _penalty(critic, real, fake, alpha, (1, 2, 3))
-    got = float(gradient_penalty(critic, real, fake, alpha))
+    got = _float(gradient_penalty(critic, real, fake, alpha))
     if np.isclose(got, expected, rtol=1e-4):
         print("gradient_penalty: correct.")
         return
