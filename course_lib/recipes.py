@@ -131,14 +131,12 @@ def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1,
 
 
 def chorale_roll(chorale: Piece) -> np.ndarray:
-    """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls.
-    """
+    """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls."""
     return to_pianoroll(chorale, steps_per_beat=1, lowest=PIANO_LOWEST, highest=PIANO_HIGHEST)
 
 
 def chorale_data(source: str = "jsb") -> datasets.Splits:
-    """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat.
-    """
+    """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat."""
     if source == "jsb":
         return datasets.load_jsb()
     if source == "chorales":
@@ -181,6 +179,7 @@ class Recipe:
     """
 
     unit = ""  # what the NLL is per: "token" or "frame"
+    batch_size = 1  # examples per batch (the training functions' default)
 
     def __init__(self, name: str, builder: Callable, default_source: str, epochs: int, settings: dict) -> None:
         self.name, self.builder, self.default_source = name, builder, default_source
@@ -215,6 +214,7 @@ class TokenRecipe(Recipe):
     """A melody model: windows of tokens in, the next token's logits out."""
 
     unit = "token"
+    batch_size = 64
 
     def load_data(self, source: str) -> MelodyData:
         return melody_data(source)
@@ -251,6 +251,7 @@ class FrameRecipe(Recipe):
     """A piano-roll model: frames so far in, the next frame's 88 key logits out."""
 
     unit = "frame"
+    batch_size = 8
 
     def load_data(self, source: str) -> datasets.Splits:
         return chorale_data(source)
@@ -350,15 +351,18 @@ def train(
     progress: Callable[[str], None] | None = print,
     command: str | None = None,
     seed: int = 0,
+    devices: int = 1,
 ) -> dict:
     """Train recipe ``name`` into ``out/name/``: ``NAME.keras`` (best weights), its card ``NAME.json``
     and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run.
 
     ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
     recorded in the card (the command line that ran this); ``seed`` seeds the starting weights,
-    dropout and batch order. A run resumes only with the same data, limit and seed. Returns the card.
+    dropout and batch order. A run resumes only with the same data, limit and seed. ``devices`` > 1
+    trains data-parallel (:mod:`course_lib.tools.devices`). Returns the card.
     """
     from course_lib.tools.cards import write_card
+    from course_lib.tools.devices import data_parallel
     from course_lib.training import Checkpoints, check_writable, save_atomically
 
     chosen = recipe(name)
@@ -374,8 +378,6 @@ def train(
     )
     if progress and checkpoints.exists():
         progress(f"resuming from {checkpoints.folder}")
-    keras.utils.set_random_seed(seed)  # the starting weights
-    model = chosen.build(data)
 
     def report(epoch: int, scores: dict) -> None:
         if progress:
@@ -385,7 +387,14 @@ def train(
                 f"nats/{chosen.unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
             )
 
-    history = fit(name, model, data, epochs, time_limit=time_limit, seed=seed, on_epoch=report, checkpoints=checkpoints)
+    with data_parallel(devices, chosen.settings.get("batch_size", chosen.batch_size)) as where:
+        if progress and devices > 1:
+            progress(f"training on {where}")
+        keras.utils.set_random_seed(seed)  # the starting weights
+        model = chosen.build(data)
+        history = fit(
+            name, model, data, epochs, time_limit=time_limit, seed=seed, on_epoch=report, checkpoints=checkpoints
+        )
     path = save_atomically(model, folder / f"{name}.keras", include_optimizer=False)
     card = write_card(
         model,
@@ -396,6 +405,8 @@ def train(
         data_file=data_file(source),  # for an imported folder: its manifest
         training_pieces=len(data.train),
         seed=seed,
+        devices=devices,
+        backend=keras.backend.backend(),
         epochs=len(history["loss"]),
         train_seconds=round(history["seconds"][-1], 1),
         valid={k: round(v, 4) for k, v in chosen.evaluate(model, data.valid).items()},

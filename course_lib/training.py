@@ -290,7 +290,7 @@ def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_s
     logits, targets = [], []
     for index in range(len(batches)):
         inputs, current, weight = batches[index]
-        out = keras.ops.convert_to_numpy(model(inputs, training=False))
+        out = keras.ops.convert_to_numpy(model.predict_on_batch(inputs))  # compiled, once per batch shape
         mask = weight > 0
         logits.append(out[mask])
         targets.append(current[mask])

@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=positive_int, help="train on the first N training pieces only (a smoke test)")
     train.add_argument("--publish", action="store_true", help="copy the result into data/pretrained/ when done")
     train.add_argument("--seed", type=int, default=0, help="seeds weights, dropout and batch order (default 0)")
+    train.add_argument(
+        "--devices", type=positive_int, default=1, help="train data-parallel on N devices (JAX or TensorFlow)"
+    )
     generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
     generate.add_argument("name", choices=[*MODELS, "gan"])
     generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
@@ -236,6 +239,16 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib.training import check_writable
 
     command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.devices > 1:
+        if args.name in ("gan", "satb"):
+            raise CourseError(
+                f"--devices: {args.name} trains on one device; melody, chorale and chorale-made take more"
+            )
+        from course_lib.tools.devices import check_divides, split_cpu
+
+        chosen = recipes.recipe(args.name)
+        check_divides(args.devices, chosen.settings.get("batch_size", chosen.batch_size))
+        split_cpu(args.devices)  # before the backend starts
     check_writable(args.out / args.name)
     if args.publish:
         check_writable(pretrained.PRETRAINED_DIR)
@@ -249,7 +262,16 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
         satb_recipe.train(args.out, args.minutes, args.epochs or 200, args.limit, _progress, command, args.seed)
     else:
         recipes.train(
-            args.name, args.data, args.epochs, args.out, args.limit, args.minutes * 60, _progress, command, args.seed
+            args.name,
+            args.data,
+            args.epochs,
+            args.out,
+            args.limit,
+            args.minutes * 60,
+            _progress,
+            command,
+            args.seed,
+            args.devices,
         )
     if args.publish:
         for path in pretrained.publish(args.name, args.out / args.name):

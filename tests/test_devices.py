@@ -1,0 +1,69 @@
+"""``--devices N``: data-parallel training on two virtual CPU devices equals a one-device run.
+
+Each backend runs in a fresh process, because the CPU must be split before the backend starts.
+Tolerances: under JAX the two runs compute the same sums in another order (1e-4); under
+TensorFlow each replica also draws its own dropout masks, so the runs differ a little more (0.5%).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_lib.tools.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TWO_RUNS = """
+import json
+from course_lib.tools.devices import split_cpu
+split_cpu(2)  # before the backend starts
+import keras
+from course_lib.datasets import load_jsb
+from course_lib.models import lstm_made
+from course_lib.tools.devices import data_parallel
+from course_lib.training import train_frame_model
+jsb = load_jsb()
+runs = {}
+for count in (1, 2):
+    with data_parallel(count, batch_size=8) as where:
+        keras.utils.set_random_seed(0)
+        model = lstm_made(units=32, hidden=32)
+        history = train_frame_model(model, jsb.train[:16], jsb.valid[:8], epochs=2, patience=50)
+    runs[count] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
+print("RUNS", json.dumps(runs))
+"""
+
+
+@pytest.mark.parametrize(("backend", "tolerance"), [("jax", 1e-4), ("tensorflow", 5e-3)])
+def test_two_devices_train_what_one_does(backend, tolerance):
+    if importlib.util.find_spec(backend) is None:
+        if os.environ.get("COURSE_REQUIRE_BACKENDS") == "1":
+            pytest.fail(f"{backend} is not installed (COURSE_REQUIRE_BACKENDS=1)")
+        pytest.skip(f"{backend} is not installed: pip install -r requirements-backends.txt")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    env["KERAS_BACKEND"] = backend
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_RUNS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RUNS ")]
+    assert result.returncode == 0 and lines, result.stderr[-3000:]
+    runs = json.loads(lines[0][5:])
+    assert runs["1"]["where"] == "1 device" and runs["2"]["where"].startswith("2 ")
+    for key in ("loss", "val_nll"):
+        assert runs["2"][key] == pytest.approx(runs["1"][key], rel=tolerance), key
+    assert runs["1"]["val_nll"][1] < runs["1"]["val_nll"][0]  # it learns
+
+
+def test_devices_that_cannot_split_the_batch_are_one_line(tmp_path, capsys):
+    out = str(tmp_path / "out")
+    assert main(["train", "chorale", "--devices", "3", "--limit", "2", "--epochs", "1", "--out", out]) == 2
+    assert "--devices 3 must divide the batch of 8 pieces" in capsys.readouterr().err
+    assert main(["train", "gan", "--devices", "2", "--out", out]) == 2
+    assert "gan trains on one device" in capsys.readouterr().err
