@@ -19,11 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The backend matrix (tests/test_backend_jax.py, tests/test_backend_torch.py) runs these files again
 # under another Keras backend; under TensorFlow they run in the suite itself. The choice keeps the
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
-BACKEND_MATRIX_FILES = (
-    "tests/test_models_sampling.py",
-    "tests/test_metrics_training.py",
-    "tests/test_satb_model.py",
-)
+BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_metrics_training.py", "tests/test_gan.py")
 
 
 @pytest.fixture
