@@ -44,10 +44,12 @@ def run_under_backend(tmp_path):
         output = result.stdout + result.stderr
         summary = output.strip().splitlines()[-1] if output.strip() else ""
         passed = re.search(r"(\d+) passed", summary)
-        assert result.returncode == 0 and passed and "failed" not in summary and "error" not in summary, (
-            f"KERAS_BACKEND={backend} pytest {' '.join(files)}: exit code {result.returncode}; "
-            f"its last lines:\n{output[-4000:]}"
-        )
+        if result.returncode != 0 or not passed or "failed" in summary or "error" in summary:
+            pytest.fail(
+                f"KERAS_BACKEND={backend} pytest {' '.join(files)}: exit code {result.returncode}; "
+                f"its last lines:\n{output[-4000:]}",
+                pytrace=False,
+            )
         return summary
 
     return run
