@@ -338,7 +338,7 @@ class Checkpoints:
     backup; the last two epochs are kept, so a run stopped at any moment resumes from an epoch
     whose files are all whole.
 
-    Notebook: 06_lstm_chorales
+    Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
 
     def __init__(self, folder: str | Path) -> None:
@@ -637,7 +637,7 @@ def fit_with_callbacks(
 
     Returns the history: ``loss`` (training NLL), ``val_nll``, ``val_accuracy``, ``learning_rate``, ``seconds``.
 
-    Notebook: 06_lstm_chorales
+    Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
     if checkpoints is not None:
         checkpoints.check_model(model)
@@ -682,7 +682,7 @@ def train_frame_model(
     is validated and kept. ``fit_options`` go to :func:`fit_with_callbacks` (``patience``,
     ``time_limit``, ``on_epoch``, ``checkpoints``, ...). Returns the history.
 
-    Notebook: 06_lstm_chorales
+    Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
     optimizer = keras.optimizers.Adam(
         learning_rate, clipnorm=5.0, use_ema=averaging is not None, ema_momentum=averaging or 0.99
@@ -730,7 +730,7 @@ def train_token_model(
     targets (:class:`TokenBatches`). ``fit_options`` go to :func:`fit_with_callbacks`. Returns
     the history, with ``loss`` in nats per training token.
 
-    Notebook: 05_lstm_melody
+    Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=5.0)
     model.compile(optimizer=optimizer, loss=token_loss, weighted_metrics=token_metrics())
