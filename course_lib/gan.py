@@ -393,7 +393,9 @@ def for_backend(gan_class: type = PianoRollGAN) -> type:
     Notebook: 07_gan_pianoroll
     """
     train_step = TRAIN_STEPS.get(keras.backend.backend())
-    return gan_class if train_step is None else type(gan_class.__name__, (train_step, gan_class), {})
+    if train_step is None:
+        return gan_class
+    return type(train_step.__name__.removesuffix("TrainStep") + gan_class.__name__, (train_step, gan_class), {})
 
 
 GAN = for_backend(PianoRollGAN)  # the GAN class for the running backend

@@ -151,6 +151,7 @@ def test_the_gan_class_has_the_running_backends_train_step():
     assert (gan.GAN is gan.PianoRollGAN) == (backend == "tensorflow")
     if backend != "tensorflow":
         assert gan.GAN.train_step is gan.TRAIN_STEPS[backend].train_step
+        assert gan.GAN.__name__ == {"jax": "JaxPianoRollGAN", "torch": "TorchPianoRollGAN"}[backend]
 
 
 def test_excerpt_batches_are_seeded_whole_shuffled_passes():
