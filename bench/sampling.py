@@ -5,7 +5,8 @@ compiled call runs every step, sampling included, carrying the state. "Stepper" 
 state too but returns to Python after each step (one compiled call per step). "Re-feeding" calls
 the compiled model (``predict_on_batch``, as the library's steps are compiled) on the whole
 sequence so far at every step and keeps the last output. The course's target is a speed-up of at
-least 50 times over re-feeding. Any Keras backend: ``KERAS_BACKEND=jax python bench/sampling.py``.
+least 50 times over re-feeding. Any Keras backend: ``KERAS_BACKEND=jax python bench/sampling.py``
+(under JAX every new sequence length is compiled again, so re-feeding takes minutes there).
 
 Run: python bench/sampling.py
 """
