@@ -284,7 +284,7 @@ class JaxTrainStep:
     back; inside, a ``keras.StatelessScope`` lets the seeds and the batch-norm statistics update
     as if they were variables, and collects their new values.
 
-    Notebook: 07_gan_pianoroll
+    Used through :func:`for_backend` (notebook 07 prints its source when this backend runs).
     """
 
     def compile(self, *args, **kwargs) -> None:
@@ -355,7 +355,7 @@ class TorchTrainStep:
     PyTorch records every operation on tensors that need a gradient; ``backward()`` fills each
     weight's ``.grad``, which the player's optimizer applies (outside autograd, under ``torch.no_grad``).
 
-    Notebook: 07_gan_pianoroll
+    Used through :func:`for_backend` (notebook 07 prints its source when this backend runs).
     """
 
     def train_step(self, data):
