@@ -26,6 +26,7 @@ from course_lib.metrics import frame_accuracy, frame_nll_from_logits
 PARTIAL_PREFIX = "partial-"  # temporary files of an atomic save, removed when the next run opens the folder
 BUCKET = 16  # a batch of pieces is padded to the next multiple of this many frames
 LONGEST = 512  # frames predicted per row; a longer piece is cut into rows this long
+VALIDATION_BATCH = 64  # pieces per validation batch: an LSTM steps through time, so fewer, wider batches are faster
 
 
 def pad_pairs(sequences: Sequence[np.ndarray], steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -278,7 +279,7 @@ def model_inputs(model: keras.Model, previous: np.ndarray, current: np.ndarray):
     return [previous, current] if len(model.inputs) == 2 else previous
 
 
-def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_size: int = 8) -> dict[str, float]:
+def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_size: int = 64) -> dict[str, float]:
     """Frame NLL (nats per predicted frame) and frame accuracy (threshold 0.5) on whole sequences.
 
     Computed in NumPy (float64) from the model's logits, batch by batch in the shapes of
@@ -610,6 +611,16 @@ class RunState(keras.callbacks.Callback):
             self.on_epoch(epoch, {key: values[-1] for key, values in self.history.items()})
 
 
+def steps_per_call() -> int:
+    """Training steps per compiled call (``steps_per_execution``): 8 under TensorFlow, else 1.
+
+    TensorFlow runs batches of different lengths in one call, which saves Python's cost per
+    step (LSTM-MADE on 2 CPU cores: 10.1 s per epoch at 1, 8.3 s at 8). JAX would compile every
+    combination of lengths in a call, so it takes one step per call.
+    """
+    return 8 if keras.backend.backend() == "tensorflow" else 1
+
+
 def fit_with_callbacks(
     model: keras.Model,
     training: FrameBatches | TokenBatches,
@@ -687,10 +698,12 @@ def train_frame_model(
     optimizer = keras.optimizers.Adam(
         learning_rate, clipnorm=5.0, use_ema=averaging is not None, ema_momentum=averaging or 0.99
     )
-    model.compile(optimizer=optimizer, loss=frame_loss, weighted_metrics=frame_metrics())
+    model.compile(
+        optimizer=optimizer, loss=frame_loss, weighted_metrics=frame_metrics(), steps_per_execution=steps_per_call()
+    )
     made = len(model.inputs) == 2
     training = FrameBatches(train, batch_size, made, seed=seed, transpose=transpose)
-    validation = FrameBatches(valid, batch_size, made, shuffle=False)
+    validation = FrameBatches(valid, VALIDATION_BATCH, made, shuffle=False)
     return fit_with_callbacks(model, training, validation, epochs, seed=seed, **fit_options)
 
 
@@ -733,7 +746,9 @@ def train_token_model(
     Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=5.0)
-    model.compile(optimizer=optimizer, loss=token_loss, weighted_metrics=token_metrics())
+    model.compile(
+        optimizer=optimizer, loss=token_loss, weighted_metrics=token_metrics(), steps_per_execution=steps_per_call()
+    )
     training = TokenBatches(train, batch_size, seed=seed)
-    validation = TokenBatches(valid, batch_size, shuffle=False)
+    validation = TokenBatches(valid, 256, shuffle=False)
     return fit_with_callbacks(model, training, validation, epochs, seed=seed, **fit_options)
