@@ -279,7 +279,7 @@ def model_inputs(model: keras.Model, previous: np.ndarray, current: np.ndarray):
     return [previous, current] if len(model.inputs) == 2 else previous
 
 
-def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_size: int = 64) -> dict[str, float]:
+def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_size: int = 8) -> dict[str, float]:
     """Frame NLL (nats per predicted frame) and frame accuracy (threshold 0.5) on whole sequences.
 
     Computed in NumPy (float64) from the model's logits, batch by batch in the shapes of
@@ -616,9 +616,14 @@ def steps_per_call() -> int:
 
     TensorFlow runs batches of different lengths in one call, which saves Python's cost per
     step (LSTM-MADE on 2 CPU cores: 10.1 s per epoch at 1, 8.3 s at 8). JAX would compile every
-    combination of lengths in a call, so it takes one step per call.
+    combination of lengths in a call, so it takes one step per call; so does TensorFlow's
+    ``MirroredStrategy`` (``--devices``), which fails on several steps of different lengths in one call.
     """
-    return 8 if keras.backend.backend() == "tensorflow" else 1
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return 1 if tf.distribute.has_strategy() else 8
 
 
 def fit_with_callbacks(
