@@ -274,11 +274,6 @@ def token_metrics() -> list[keras.metrics.Metric]:
     return [StepMean(token_loss, "nll"), StepMean(token_hits, "accuracy")]
 
 
-def model_inputs(model: keras.Model, previous: np.ndarray, current: np.ndarray):
-    """What the model reads: the previous frames, plus the current ones for an LSTM-MADE (masked)."""
-    return [previous, current] if len(model.inputs) == 2 else previous
-
-
 def evaluate_frames(model: keras.Model, sequences: Sequence[np.ndarray], batch_size: int = 8) -> dict[str, float]:
     """Frame NLL (nats per predicted frame) and frame accuracy (threshold 0.5) on whole sequences.
 
@@ -655,13 +650,14 @@ def fit_with_callbacks(
 
     Used by ``python -m course_lib train`` (:mod:`course_lib.recipes`).
     """
+    latest = None
     if checkpoints is not None:
         checkpoints.check_model(model)
-        latest = checkpoints.latest()
+        latest = checkpoints.latest() if checkpoints.exists() else None
         if latest is not None and (latest["stopped"] or len(latest["history"]["loss"]) >= epochs):
             model.set_weights(checkpoints.best_weights(latest))
             return latest["history"]
-    spent = checkpoints.latest()["history"]["seconds"][-1] if checkpoints is not None and checkpoints.exists() else 0.0
+    spent = latest["history"]["seconds"][-1] if latest is not None else 0.0  # a resumed run's time so far
     averaging = model.optimizer.use_ema
     plateau = keras.callbacks.ReduceLROnPlateau("val_nll", factor=0.5, patience=lr_patience, mode="min", min_delta=0.0)
     early_stopping = keras.callbacks.EarlyStopping("val_nll", patience=patience, mode="min", restore_best_weights=True)
