@@ -21,6 +21,33 @@ ROOT = Path(__file__).resolve().parent.parent
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
 BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_metrics_training.py", "tests/test_gan.py")
 
+# The files that take longest, longest first (seconds in one run of the whole suite on 2 cores, from
+# `pytest --junitxml`). pytest-xdist hands out whole files (--dist loadfile) in collection order
+# (--no-loadscope-reorder): starting the long ones first keeps a worker from being left with one at the end.
+LONGEST_FIRST = (
+    "tests/test_nbgrader.py",  # ~230 s: nbgrader releases and autogrades every notebook
+    "tests/test_nbgrader_wrong_answers.py",  # ~230 s
+    "tests/test_backend_jax.py",  # 133 s
+    "tests/test_satb_model.py",  # 113 s
+    "tests/test_recipes.py",  # 89 s
+    "tests/test_devices.py",  # 85 s
+    "solutions/07_gan_pianoroll.ipynb",  # 65 s
+    "notebooks/07_gan_pianoroll.ipynb",
+    "solutions/06_lstm_chorales.ipynb",  # 51 s
+    "notebooks/06_lstm_chorales.ipynb",
+    "tests/test_cli.py",  # 45 s
+    "solutions/09_four_voices.ipynb",  # 44 s
+    "notebooks/09_four_voices.ipynb",
+    "tests/test_browser.py",  # 30 s
+    "tests/test_backend_torch.py",  # 29 s
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Puts the files of LONGEST_FIRST first, in that order; the others follow, and each file's tests keep theirs."""
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture
 def run_under_backend(tmp_path):

@@ -145,6 +145,14 @@ def test_train_step_updates_both_networks(loss):
     assert np.allclose(model.sample(3).sum(axis=-1), 1.0, atol=1e-5)  # a distribution per voice and step
 
 
+def test_train_gan_takes_exactly_the_steps_asked_for():
+    # several steps per compiled call under TensorFlow (8), and 10 steps per epoch: not a multiple of 8
+    real = np.random.default_rng(0).integers(0, gan.CLASSES, size=(40, gan.STEPS, 4))
+    model = gan.train_gan(real, loss="dcgan", steps=20, steps_per_epoch=10, batch_size=8)
+    assert int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)) == 20
+    assert int(keras.ops.convert_to_numpy(model.critic_optimizer.iterations)) == 20
+
+
 def test_the_gan_class_has_the_running_backends_train_step():
     backend = keras.backend.backend()
     assert issubclass(gan.GAN, gan.PianoRollGAN)

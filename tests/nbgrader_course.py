@@ -1,0 +1,89 @@
+"""A temporary nbgrader course of the solution notebooks, for tests/test_nbgrader*.py.
+
+nbgrader needs Python 3.11+; CI sets COURSE_REQUIRE_NBGRADER=1 so a missing nbgrader fails there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.tools import notebooks
+
+try:
+    import nbgrader  # noqa: F401
+
+    MISSING = None
+except ImportError:
+    MISSING = "nbgrader is not installed (pip install -r requirements.txt on Python 3.11+)"
+if MISSING and os.environ.get("COURSE_REQUIRE_NBGRADER") == "1":
+    raise RuntimeError(f"COURSE_REQUIRE_NBGRADER=1 but {MISSING}")
+needs_nbgrader = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+
+ASSIGNMENT = "course"
+# nbgrader stops a cell after 30 s by default, which cuts off the notebooks' training cells; the
+# README tells instructors to set this, and the tests grade with it.
+NBGRADER_CONFIG = "c = get_config()\nc.CourseDirectory.root = {root!r}\nc.Execute.timeout = 900\n"
+GRADED = [path.name for path in notebooks.solution_notebooks() if notebooks.BEGIN_SOLUTION in path.read_text()]
+
+
+def nbgrader_cli(course: Path, *args: str) -> None:
+    env = dict(os.environ, COURSE_QUICK="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+
+
+def released_course(root: Path) -> Path:
+    """A course folder in ``root`` whose assignment nbgrader has released from every solution notebook."""
+    (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(root=str(root)))
+    source = root / "source" / ASSIGNMENT
+    source.mkdir(parents=True)
+    for path in notebooks.solution_notebooks():
+        shutil.copy(path, source / path.name)
+    nbgrader_cli(root, "generate_assignment", ASSIGNMENT, "--force")
+    return root
+
+
+def autograde(course: Path, student: str, submission: dict[str, nbformat.NotebookNode]) -> dict[str, tuple]:
+    """Submits ``submission`` (notebook name -> notebook) as ``student``, autogrades it, and returns
+    each notebook's ``(score, max_score)`` from nbgrader's gradebook."""
+    from nbgrader.api import Gradebook
+
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    for name, notebook in submission.items():
+        nbformat.write(notebook, folder / name)
+    nbgrader_cli(course, "autograde", ASSIGNMENT, "--student", student, "--force")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        graded = {name: gradebook.find_submission_notebook(Path(name).stem, ASSIGNMENT, student) for name in submission}
+        return {name: (notebook.score, notebook.max_score) for name, notebook in graded.items()}
+
+
+def autograded(course: Path, student: str, name: str) -> nbformat.NotebookNode:
+    """The notebook as nbgrader executed and graded it, outputs included."""
+    return nbformat.read(course / "autograded" / student / ASSIGNMENT / name, as_version=4)
+
+
+def unexpected_errors(notebook: nbformat.NotebookNode) -> list[str]:
+    """The cells that failed without a ``raises-exception`` tag (the exercises' checks have one), with their errors."""
+    return [
+        f"{cell.source[:60]!r}: {output.ename}"
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", [])
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
