@@ -16,10 +16,12 @@ The Keras backend is TensorFlow where it is installed (the course is tested with
 else PyTorch, unless ``KERAS_BACKEND`` says otherwise.
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
-output (they must be silenced before TensorFlow is imported).
+output (they must be silenced before TensorFlow is imported), and its warning about functions
+traced again (see ``drop_retracing_warning``).
 """
 
 import importlib.util
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -31,6 +33,18 @@ if "KERAS_BACKEND" not in os.environ:  # Keras's default is TensorFlow: use anot
             break
 
 __version__ = "0.1.0"
+
+
+def drop_retracing_warning(record: logging.LogRecord) -> bool:
+    """False for TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    The course compiles each model once per batch shape, a handful of bucket lengths, by design;
+    in a notebook that warning says nothing a student can act on. Every other message still shows.
+    """
+    return "triggered tf.function retracing" not in record.getMessage()
+
+
+logging.getLogger("tensorflow").addFilter(drop_retracing_warning)  # TensorFlow's Python logger
 
 
 def quick_mode() -> bool:
