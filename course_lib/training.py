@@ -27,6 +27,7 @@ PARTIAL_PREFIX = "partial-"  # temporary files of an atomic save, removed when t
 BUCKET = 16  # a batch of pieces is padded to the next multiple of this many frames
 LONGEST = 512  # frames predicted per row; a longer piece is cut into rows this long
 VALIDATION_BATCH = 64  # pieces per validation batch: an LSTM steps through time, so fewer, wider batches are faster
+VALIDATION_WINDOWS = 256  # melody windows per validation (and evaluation) batch, for the same reason
 
 
 def pad_pairs(sequences: Sequence[np.ndarray], steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -708,7 +709,7 @@ def train_frame_model(
     return fit_with_callbacks(model, training, validation, epochs, seed=seed, **fit_options)
 
 
-def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = 256) -> dict[str, float]:
+def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = VALIDATION_WINDOWS) -> dict[str, float]:
     """Mean NLL (nats per predicted token) and next-token accuracy on ``(count, length)`` windows.
 
     Each window predicts its tokens ``1..length-1`` from those before them.
@@ -751,5 +752,5 @@ def train_token_model(
         optimizer=optimizer, loss=token_loss, weighted_metrics=token_metrics(), steps_per_execution=steps_per_call()
     )
     training = TokenBatches(train, batch_size, seed=seed)
-    validation = TokenBatches(valid, 256, shuffle=False)
+    validation = TokenBatches(valid, VALIDATION_WINDOWS, shuffle=False)
     return fit_with_callbacks(model, training, validation, epochs, seed=seed, **fit_options)
