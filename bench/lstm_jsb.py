@@ -97,7 +97,7 @@ def main() -> None:
         "in the order pianoroll_lstm lstm_made",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default: 0)")
-    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads per run (0: all cores)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads per run, any backend (0: all cores)")
     parser.add_argument("--only", choices=sorted(TARGETS), help="train just one of the models")
     parser.add_argument("--report", action="store_true", help="train nothing: summarise the runs already in --out")
     args = parser.parse_args()
@@ -111,13 +111,22 @@ def main() -> None:
     protocols = {n: f"epochs{caps[n]}{threads}" if caps[n] else f"minutes{args.minutes:g}" for n in names}
 
     if not args.report:
-        import course_lib  # noqa: F401  (quiets TensorFlow before it loads)
+        import os
 
-        if args.threads:
+        import course_lib  # noqa: F401  (chooses the backend and quiets TensorFlow before either loads)
+
+        if args.threads and os.environ["KERAS_BACKEND"] == "jax":  # read when JAX starts
+            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=" + str(args.threads)
+            os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+        elif args.threads and os.environ["KERAS_BACKEND"] == "tensorflow":
             import tensorflow as tf
 
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        elif args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         from course_lib import recipes
 
         command = "python bench/lstm_jsb.py " + " ".join(sys.argv[1:])

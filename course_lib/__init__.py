@@ -12,8 +12,11 @@ running). Two subpackages: ``checks`` (the exercise checks, one module per noteb
 builder and runner, nbgrader metadata, the demo MIDI folder). Of the student-facing modules,
 only the three recipe modules' ``train`` functions reach into ``tools`` (to write the card).
 
-The Keras backend is TensorFlow where it is installed (the course is tested with it), else JAX,
-else PyTorch, unless ``KERAS_BACKEND`` says otherwise.
+The Keras backend is JAX where it is installed, else TensorFlow, else PyTorch, unless
+``KERAS_BACKEND`` says otherwise: JAX compiles the whole training step, LSTM included, with XLA,
+and trains the course's models fastest on a laptop CPU (README, "Backends, GPUs and devices";
+``bench/backends.py``). JAX keeps what it compiles in a cache on disk (see :func:`jax_cache_dir`),
+so a notebook run a second time starts training at once.
 
 Importing it first in a notebook also keeps TensorFlow's C++ log lines out of cell
 output (they must be silenced before TensorFlow is imported), and its warning about functions
@@ -23,14 +26,31 @@ traced again (see ``drop_retracing_warning``).
 import importlib.util
 import logging
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-if "KERAS_BACKEND" not in os.environ:  # Keras's default is TensorFlow: use another one where TF is absent
-    for _module in ("tensorflow", "jax", "torch"):
+BACKENDS = ("jax", "tensorflow", "torch")  # the order of preference: fastest first (bench/backends.py)
+if "KERAS_BACKEND" not in os.environ:  # Keras's own default is TensorFlow
+    for _module in BACKENDS:
         if importlib.util.find_spec(_module):
             os.environ["KERAS_BACKEND"] = _module
             break
+
+
+def jax_cache_dir() -> Path:
+    """Where JAX keeps compiled code between runs: ``$XDG_CACHE_HOME/course_lib/jax`` (``~/.cache/...``).
+
+    JAX compiles a training step once per batch shape (a few seconds each); with the cache, a later
+    process with the same model and shapes loads it instead. ``JAX_COMPILATION_CACHE_DIR`` chooses
+    another folder.
+    """
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "course_lib" / "jax"
+
+
+# JAX reads these when it is imported: cache every compiled function, however quick its compile.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(jax_cache_dir()))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 __version__ = "0.1.0"
 

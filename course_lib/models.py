@@ -142,17 +142,21 @@ class MadeOutput(layers.Layer):
         return {**super().get_config(), "keys": self.keys, "hidden": self.hidden, "seed": self.seed}
 
 
-def lstm_made(keys: int = KEYS, units: int = 256, hidden: int = 256, dropout: float = 0.5) -> keras.Model:
+def lstm_made(
+    keys: int = KEYS, units: int = 256, hidden: int = 256, dropout: float = 0.5, input_dropout: float = 0.0
+) -> keras.Model:
     """An LSTM over frames with an autoregressive (MADE) output layer, so chords are modelled jointly.
 
     Inputs ``[previous_frames, frames]``, both ``(batch, time, keys)``: the LSTM reads
     ``x_1..x_T-1``, the MADE sees ``x_2..x_T`` through its masks and returns logits for them.
+    ``input_dropout`` hides random notes of the history from the LSTM while training (the MADE
+    still sees the whole last frame).
 
     Notebook: 06_lstm_chorales
     """
     previous = keras.Input((None, keys), name="previous_frames")
     current = keras.Input((None, keys), name="frames")
-    context = layers.LSTM(units, return_sequences=True, name="lstm")(previous)
+    context = layers.LSTM(units, return_sequences=True, name="lstm")(layers.Dropout(input_dropout)(previous))
     context = layers.Dropout(dropout)(context)
     context = layers.Concatenate(name="context")([context, previous])
     logits = MadeOutput(keys, hidden, name="made")([current, context])

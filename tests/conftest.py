@@ -15,9 +15,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
+# JAX's compiled code is cached in the checkout's git-ignored output/ folder, not the user's cache:
+# every process of one test run (xdist workers, notebook kernels, the CLI) shares it, and a clean clone
+# starts empty, as CI does, so the suite's time does not depend on what ran on the machine before.
+os.environ["JAX_COMPILATION_CACHE_DIR"] = str(ROOT / "output" / "jax-cache")
 
-# The backend matrix (tests/test_backend_jax.py, tests/test_backend_torch.py) runs these files again
-# under another Keras backend; under TensorFlow they run in the suite itself. The choice keeps the
+# The backend matrix (tests/test_backend_tensorflow.py, tests/test_backend_torch.py) runs these files
+# again under another Keras backend; under JAX, the default, they run in the suite itself. The choice keeps the
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
 BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_metrics_training.py", "tests/test_gan.py")
 
@@ -27,7 +31,7 @@ BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_metrics_tra
 LONGEST_FIRST = (
     "tests/test_nbgrader.py",  # ~230 s: nbgrader releases and autogrades every notebook
     "tests/test_nbgrader_wrong_answers.py",  # ~230 s
-    "tests/test_backend_jax.py",  # 133 s
+    "tests/test_backend_tensorflow.py",
     "tests/test_satb_model.py",  # 113 s
     "tests/test_recipes.py",  # 89 s
     "tests/test_devices.py",  # 85 s
@@ -58,7 +62,8 @@ def run_under_backend(tmp_path):
 
     def run(backend: str, files=BACKEND_MATRIX_FILES) -> str:
         if importlib.util.find_spec(backend) is None:
-            message = f"{backend} is not installed: pip install -r requirements-backends.txt"
+            source = "requirements-backends.txt" if backend == "torch" else "requirements.txt"
+            message = f"{backend} is not installed: pip install -r {source}"
             if os.environ.get("COURSE_REQUIRE_BACKENDS") == "1":
                 pytest.fail(message + " (COURSE_REQUIRE_BACKENDS=1)")
             pytest.skip(message)

@@ -46,7 +46,7 @@ def test_two_devices_train_what_one_does(backend, tolerance):
     if importlib.util.find_spec(backend) is None:
         if os.environ.get("COURSE_REQUIRE_BACKENDS") == "1":
             pytest.fail(f"{backend} is not installed (COURSE_REQUIRE_BACKENDS=1)")
-        pytest.skip(f"{backend} is not installed: pip install -r requirements-backends.txt")
+        pytest.skip(f"{backend} is not installed: pip install -r requirements.txt")
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     env["KERAS_BACKEND"] = backend
     result = subprocess.run(
