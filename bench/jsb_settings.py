@@ -69,7 +69,17 @@ def main() -> None:
             keras.utils.set_random_seed(args.seed)
             model = builder(**built)
             started = time.perf_counter()
-            history = train_frame_model(model, list(jsb.train), list(jsb.valid), args.epochs, seed=args.seed, **trained)
+
+            def report(epoch: int, scores: dict) -> None:
+                print(
+                    f"epoch {epoch + 1:3d}  train {scores['loss']:.3f}  valid {scores['val_nll']:.3f}  "
+                    f"lr {scores['learning_rate']:.1e}  {scores['seconds']:.0f} s",
+                    flush=True,
+                )
+
+            history = train_frame_model(
+                model, list(jsb.train), list(jsb.valid), args.epochs, seed=args.seed, on_epoch=report, **trained
+            )
             result = {
                 "model": args.model,
                 "try": text,

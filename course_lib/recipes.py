@@ -406,7 +406,6 @@ def train(
         training_pieces=len(data.train),
         seed=seed,
         devices=devices,
-        backend=keras.backend.backend(),
         epochs=len(history["loss"]),
         train_seconds=round(history["seconds"][-1], 1),
         valid={k: round(v, 4) for k, v in chosen.evaluate(model, data.valid).items()},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -88,6 +90,14 @@ def test_train_then_generate_from_the_command_line(tmp_path, capsys):
     assert card["epochs"] == 1 and card["training_pieces"] == 4 and card["data"] == "chorales"
     assert card["command"].endswith("train melody --limit 4 --epochs 1 --out " + str(out))
     assert card["model_sha256"] == sha256_of(out / "melody" / "melody.keras")
+    assert card["backend"].split()[0] == keras.backend.backend() and card["keras"] == keras.__version__
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(recipes.__file__).parent
+    )
+    if head.returncode == 0:  # "+changes" when the working tree differs from the commit
+        assert card["commit"].split("+")[0] == head.stdout.strip()
+    else:  # not a git checkout (a downloaded archive)
+        assert card["commit"] is None
     model = str(out / "melody" / "melody.keras")
     assert main(["generate", "melody", "--model", model, "--bars", "2", "--out", str(tmp_path / "gen")]) == 0
     stem = tmp_path / "gen" / "melody-seed0"

@@ -1,20 +1,49 @@
 """Model cards, written in one place: what every trained model's ``NAME.json`` says.
 
 A card holds the command that made the model, the data it learned from and their checksum, the
-recipe's own scores, and the model file's size and checksum (which
+recipe's own scores, the Keras version, backend and code commit that trained it, and the model
+file's size and checksum (which
 :func:`course_lib.pretrained.load` verifies). ``train`` for every model writes its card here.
 """
 
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
+import subprocess
 from pathlib import Path
 
 import keras
 
 from course_lib.datasets import DATA_DIR, sha256_of
 from course_lib.training import write_text_atomically
+
+CODE_DIR = Path(__file__).resolve().parent
+
+
+def code_commit(folder: Path = CODE_DIR) -> str | None:
+    """The git commit of the course's code, with ``+changes`` when files differ from it; None outside git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
+
+
+def backend_version() -> str:
+    """The running Keras backend and its version, e.g. ``"jax 0.10.2"``."""
+    backend = keras.backend.backend()
+    return f"{backend} {getattr(importlib.import_module(backend), '__version__', '?')}"
 
 
 def write_card(model: keras.Model, path: Path, name: str, command: str, data: str, data_file: Path, **fields) -> dict:
@@ -35,6 +64,8 @@ def write_card(model: keras.Model, path: Path, name: str, command: str, data: st
         "size_bytes": path.stat().st_size,
         "model_sha256": sha256_of(path),
         "keras": keras.__version__,
+        "backend": backend_version(),
+        "commit": code_commit(),
     }
     write_text_atomically(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
     return card
