@@ -98,9 +98,11 @@ def main() -> None:
                 file.write(json.dumps(result) + "\n")
 
     rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    print(f"\n{'model':<13} {'settings':<64} {'epochs':>7} {'valid NLL':>10}")
+    width = max([len(row["try"]) for row in rows] + [8])
+    print(f"\n{'model':<13} {'settings':<{width}} {'epochs':>7} {'valid NLL':>10}")
     for row in sorted(rows, key=lambda r: (r["model"], r["valid_nll"])):
-        print(f"{row['model']:<13} {row['try']:<64} {row['epochs']:>3}/{row['epoch_cap']:<3} {row['valid_nll']:>10.4f}")
+        epochs = f"{row['epochs']}/{row['epoch_cap']}"
+        print(f"{row['model']:<13} {row['try']:<{width}} {epochs:>7} {row['valid_nll']:>10.4f}")
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voice
 def harmonise_file(
     midi_path: Path, out: Path, model: keras.Model | None = None, card: dict | None = None, seed: int = 0
 ) -> list[Path]:
-    """Harmonise the top line of a MIDI file; write ``NAME-satb.mid`` (four tracks), ``.wav`` and ``.png``."""
+    """Harmonise the top line of a MIDI file; write ``NAME-satb.mid`` (four tracks), ``.wav``, ``.png`` and the
+    choir score ``.musicxml`` and ``.svg`` (with the melody's fermatas)."""
     from course_lib import pretrained
     from course_lib.midi import read_midi
     from course_lib.notes import transpose
@@ -231,4 +232,5 @@ def harmonise_file(
     piece.notes = transpose(piece.notes, -shift)
     stem = Path(out) / f"{midi_path.stem}-satb"
     title = f"{midi_path.name} harmonised by the four-voice model (seed {seed}, {seconds:.2f} s)"
-    return write_outputs(piece, stem, title)
+    fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
+    return write_outputs(piece, stem, title, satb=True, fermatas=fermatas)

@@ -161,12 +161,12 @@ def test_melodies_the_harmoniser_cannot_take_are_course_errors():
         satb_recipe.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
 
 
-def test_harmonise_file_writes_four_tracks_wav_and_png(tmp_path, tiny):
+def test_harmonise_file_writes_four_tracks_wav_png_and_score(tmp_path, tiny):
     melody = tmp_path / "tune.mid"
     write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]), melody)
     card = {"temperature": 0.75}
     paths = satb_recipe.harmonise_file(melody, tmp_path / "out", tiny, card)
-    assert [p.name for p in paths] == ["tune-satb.mid", "tune-satb.wav", "tune-satb.png"]
+    assert [p.name for p in paths] == [f"tune-satb.{s}" for s in ("mid", "wav", "png", "musicxml", "svg")]
     assert all(p.stat().st_size > 0 for p in paths)
     result = read_midi(paths[0])
     assert len(result.voices()) >= 3
@@ -221,7 +221,7 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
     tune = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]
     write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate(tune)] + [Note(15, 17, 60)]), melody)
     assert main(["harmonise", str(melody), "--out", str(tmp_path / "out")]) == 0
-    assert capsys.readouterr().out.count("wrote") == 3
+    assert capsys.readouterr().out.count("wrote") == 5  # MIDI, WAV, PNG, MusicXML, SVG
     result = read_midi(tmp_path / "out" / "hymn-satb.mid")
     assert len(result.voices()) == 4  # a track per voice
     assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]

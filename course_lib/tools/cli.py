@@ -8,8 +8,9 @@ notebooks build     regenerate notebooks/ from solutions/
 notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
 notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
 train NAME          train melody, chorale, chorale-made, satb (resume if stopped) or gan into output/train/NAME
-generate NAME       write MIDI, WAV and a piano-roll PNG from a trained or pretrained model
-harmonise MIDI      write alto, tenor and bass under a melody: four-track MIDI, WAV and PNG in output/harmonised
+generate NAME       write MIDI, WAV, a piano-roll PNG and a score (MusicXML, SVG) from a trained or shipped model
+harmonise MIDI      write alto, tenor and bass under a melody: MIDI, WAV, PNG and a score in output/harmonised
+score MIDI          engrave a MIDI file (quantised to sixteenths) as MusicXML and SVG in output/scores
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
     harmonise.add_argument("--model", type=Path, help="a satb.keras from 'train satb' (default: the pretrained model)")
     harmonise.add_argument("--seed", type=int, default=0)
     harmonise.add_argument("--out", type=Path, default=OUTPUT_DIR / "harmonised")
+    score = groups.add_parser("score", help="engrave a MIDI file as MusicXML and SVG")
+    score.add_argument("midi", type=Path, help="a MIDI file; notes are quantised to sixteenths")
+    score.add_argument(
+        "--staves", type=int, choices=(2, 4), default=2, help="four voices (SATB) on 2 staves (default) or 4"
+    )
+    score.add_argument("--out", type=Path, default=OUTPUT_DIR / "scores")
     return parser
 
 
@@ -148,6 +155,8 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return _generate(args)
     if args.group == "harmonise":
         return _harmonise(args)
+    if args.group == "score":
+        return _score(args)
 
     if args.group == "data":
         from course_lib import datasets
@@ -347,6 +356,22 @@ def _harmonise(args: argparse.Namespace) -> int:
         model, card = satb_recipe.load_trained(args.model)
     for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed):
         print(f"wrote {path}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from course_lib import score
+    from course_lib.midi import read_midi
+    from course_lib.training import check_writable
+
+    check_writable(args.out)
+    if not args.midi.is_file():
+        raise CourseError(f"{args.midi}: no such file")
+    piece = read_midi(args.midi)
+    engraving = score.engrave(piece, title=args.midi.stem, staves=args.staves, grid=score.DEFAULT_GRID)
+    for path in engraving.write(args.out / args.midi.stem):
+        print(f"wrote {path}")
+    print(engraving.caption)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Execute the solution notebooks in quick mode and store light outputs (instructor tool).
 
-Audio and widget outputs are dropped before saving, so committed notebooks stay small and
-carry no widget state; the text and figures that nbval and readers need are kept.
+Audio, widget and engraved-score outputs are dropped before saving, so committed notebooks stay
+small and carry no widget state; the text and figures that nbval and readers need are kept.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.score import HTML_CLASS
 from course_lib.tools.notebooks import SOLUTIONS_DIR, render, solution_notebooks
 
 HEAVY_MIME_TYPES = ("application/vnd.jupyter.widget-view+json", "audio/wav", "audio/x-wav")
 
 
 def is_heavy(output: dict) -> bool:
-    """True for outputs that embed audio or widget state."""
+    """True for outputs that embed audio, widget state or an engraved score (an SVG of 100-300 kB)."""
     data = output.get("data", {})
     if any(mime in data for mime in HEAVY_MIME_TYPES):
         return True
-    return "<audio" in str(data.get("text/html", ""))
+    html = str(data.get("text/html", ""))
+    return "<audio" in html or f'class="{HTML_CLASS}"' in html
 
 
 def lighten(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
