@@ -19,15 +19,15 @@ import keras
 from course_lib.datasets import DATA_DIR, sha256_of
 from course_lib.training import write_text_atomically
 
-CODE_DIR = Path(__file__).resolve().parent
+CODE_DIR = Path(__file__).resolve().parent.parent  # the course_lib package: the code that trains
 
 
 def code_commit(folder: Path = CODE_DIR) -> str | None:
-    """The git commit of the course's code, with ``+changes`` when files differ from it; None outside git."""
+    """The git commit, with ``+changes`` when a file under ``folder`` (the course's code) differs from it; else None."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=10)
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
             cwd=folder,
             capture_output=True,
             text=True,
