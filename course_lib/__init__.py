@@ -5,6 +5,7 @@ optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, 
 ``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``rnn_numpy``, ``models``, ``training``,
 ``sampling``, ``recipes`` (every trainable model as one table), ``pretrained``, ``metrics``,
 ``gan``, ``gan_monitor``, ``gan_recipe``, ``evaluation``, ``voices``, ``voice_leading``,
+``score`` (engraved scores: MusicXML and SVG), ``notation`` (how a score's notes are written),
 ``satb_model`` and ``satb_recipe`` (four voices), ``midi_import`` (a folder of your own MIDI
 files as a dataset) and ``exercises`` (the fallback that keeps a notebook with exercises
 running). Two subpackages: ``checks`` (the exercise checks, one module per notebook) and

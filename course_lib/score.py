@@ -7,7 +7,8 @@ bar, pitches spelled in the key, ties across barlines and beats, rests where a v
 and fermatas where the data has them. Four voices make a choir score on two staves (soprano and
 alto in the treble clef, tenor and bass in the bass clef, stems up for the upper voice of each)
 or on four (the tenor in the treble-8 clef). A melody is one staff; a voice that plays chords on
-both sides of middle C gets a grand staff.
+both sides of middle C gets a grand staff. This module prepares the music, chooses the staves and
+engraves them; how the notes on each staff are written is :mod:`course_lib.notation`.
 
 A score cannot show a note 0.23 beats long: music from a model or a MIDI file is quantised first
 (``grid`` steps per beat, no tuplets), and :func:`engrave` says so in its caption.
@@ -17,21 +18,20 @@ Notebook: 01_midi_bytes (a chorale), 02_representations (a melody), 09_four_voic
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
-from music21 import beam, chord, clef, expressions, layout, metadata, meter, note, pitch, stream, tempo, tie
+from music21 import clef, layout, metadata, note, stream
 from music21 import key as m21key
 from music21.musicxml.m21ToXml import GeneralObjectExporter
 
 from course_lib.datasets import VOICES as SATB_NAMES
 from course_lib.datasets import Chorale
-from course_lib.errors import CourseError, TooLargeError
+from course_lib.errors import TooLargeError
+from course_lib.notation import ScoreError, Staff, bar_edges, staff_part
 from course_lib.notes import Note, Piece, quantise
 from course_lib.voices import Lines
 
@@ -41,7 +41,6 @@ GRID_NAMES = {1: "quarter notes", 2: "eighth notes", 4: "sixteenth notes", 8: "t
 FINEST_GRID = 8  # music on the thirty-second-note grid is engraved as it is; anything finer is quantised
 DEFAULT_GRID = 4  # what music off that grid is quantised to
 STAVES = (2, 4)  # the layouts of four voices
-NOTE_VALUES = (6.0, 4.0, 3.0, 2.0, 1.5, 1.0, 0.75, 0.5, 0.375, 0.25, 0.125)  # dotted whole .. thirty-second
 MIDDLE_C = 60
 VEROVIO_OPTIONS = {
     "scale": 40,
@@ -53,15 +52,6 @@ VEROVIO_OPTIONS = {
     "svgFormatRaw": True,  # no indentation: a third smaller
 }
 HTML_CLASS = "course-score"  # the figure a notebook shows; the notebook runner leaves it out of stored outputs
-# How each of the 12 pitch classes above the tonic is spelled, as an interval: the scale's own notes,
-# and for the others the alterations common in tonal music (the raised 4th and 5th of secondary
-# dominants, the flat 7th and 3rd borrowed from minor; in minor the raised 6th and 7th and Picardy 3rd).
-MAJOR_SPELLING = ("P1", "A1", "M2", "m3", "M3", "P4", "A4", "P5", "A5", "M6", "m7", "M7")
-MINOR_SPELLING = ("P1", "m2", "M2", "m3", "M3", "P4", "A4", "P5", "m6", "M6", "m7", "M7")
-
-
-class ScoreError(CourseError, ValueError):
-    """Music or options that cannot be engraved; the message says what to change."""
 
 
 @dataclass
@@ -77,19 +67,6 @@ class _Music:
     key: m21key.Key
     title: str
     caption: str
-
-
-@dataclass
-class _Staff:
-    """One staff: one or two layers (music21 voices) of notes, each with its stem direction and fermata."""
-
-    name: str
-    abbreviation: str
-    clef: clef.Clef
-    layers: list[list[Note]]
-    stems: tuple[str, ...]  # per layer: "up", "down" or "unspecified"
-    fermatas: tuple[str, ...]  # per layer: "upright", "inverted" or "" (none)
-    grand: bool = False  # one of the two staves of a grand staff
 
 
 @dataclass(frozen=True)
@@ -269,33 +246,10 @@ def _prepare(
     )
 
 
-# ---------------------------------------------------------------- spelling and staves
+# ---------------------------------------------------------------- staves
 
 
-def spelling(key: m21key.Key) -> dict[int, str]:
-    """How each pitch class is spelled in ``key`` (0 = C): 10 is 'B-' in F major, 'A#' in B major.
-
-    Notebook: 09_four_voices
-    """
-    intervals = MAJOR_SPELLING if key.mode == "major" else MINOR_SPELLING
-    names = {}
-    for semitones, interval in enumerate(intervals):
-        written = pitch.Pitch(key.tonic.name).transpose(interval)  # a fresh tonic: an analysed one respells
-        if written.accidental is not None and abs(written.accidental.alter) > 1:
-            written = written.simplifyEnharmonic(mostCommon=True)  # no double sharps or flats
-        names[(key.tonic.pitchClass + semitones) % 12] = written.name
-    return names
-
-
-def _pitch(midi: int, names: dict[int, str]) -> pitch.Pitch:
-    """MIDI pitch ``midi`` spelled with ``names`` (B#3 is MIDI 60, as C4 is)."""
-    written = pitch.Pitch(names[midi % 12])
-    written.octave = midi // 12 - 1
-    written.octave += round((midi - written.midi) / 12)
-    return written
-
-
-def _one_staff(notes: list[Note], name: str, grand_name: str) -> list[_Staff]:
+def _one_staff(notes: list[Note], name: str, grand_name: str) -> list[Staff]:
     """A voice on one staff (treble clef unless it lies mostly below middle C), or chords across middle C on two."""
     pitches = [n.pitch for n in notes]
     if _chordal(notes) and min(pitches) < MIDDLE_C <= max(pitches) and max(pitches) - min(pitches) >= 19:
@@ -303,264 +257,32 @@ def _one_staff(notes: list[Note], name: str, grand_name: str) -> list[_Staff]:
         lower = [n for n in notes if n.pitch < MIDDLE_C]
         short = grand_name[:3] + "."
         return [
-            _Staff(grand_name, short, clef.TrebleClef(), [upper], ("unspecified",), ("upright",), grand=True),
-            _Staff(grand_name, short, clef.BassClef(), [lower], ("unspecified",), ("inverted",), grand=True),
+            Staff(grand_name, short, clef.TrebleClef(), [upper], ("unspecified",), ("upright",), grand=True),
+            Staff(grand_name, short, clef.BassClef(), [lower], ("unspecified",), ("inverted",), grand=True),
         ]
     chosen = clef.TrebleClef() if sum(pitches) / len(pitches) >= MIDDLE_C - 1 else clef.BassClef()
-    return [_Staff(name, name[:3] + ".", chosen, [notes], ("unspecified",), ("upright",))]
+    return [Staff(name, name[:3] + ".", chosen, [notes], ("unspecified",), ("upright",))]
 
 
-def _staves(music: _Music, staves: int) -> list[_Staff]:
+def _staves(music: _Music, staves: int) -> list[Staff]:
     voices = sorted({n.voice for n in music.notes})
     by_voice = {v: [n for n in music.notes if n.voice == v] for v in (range(4) if music.satb else voices)}
     if music.satb and staves == 2:
         upper, lower = [by_voice[0], by_voice[1]], [by_voice[2], by_voice[3]]
         return [
-            _Staff("Soprano, Alto", "S. A.", clef.TrebleClef(), upper, ("up", "down"), ("upright", "")),
-            _Staff("Tenor, Bass", "T. B.", clef.BassClef(), lower, ("up", "down"), ("", "inverted")),
+            Staff("Soprano, Alto", "S. A.", clef.TrebleClef(), upper, ("up", "down"), ("upright", "")),
+            Staff("Tenor, Bass", "T. B.", clef.BassClef(), lower, ("up", "down"), ("", "inverted")),
         ]
     if music.satb:
         clefs = (clef.TrebleClef(), clef.TrebleClef(), clef.Treble8vbClef(), clef.BassClef())
         return [
-            _Staff(name, name[0] + ".", clefs[v], [by_voice[v]], ("unspecified",), ("upright",))
+            Staff(name, name[0] + ".", clefs[v], [by_voice[v]], ("unspecified",), ("upright",))
             for v, name in enumerate(SATB_NAMES)
         ]
     if len(voices) == 1:
         return _one_staff(by_voice[voices[0]], "Melody", "Piano")
     names = [f"Voice {number + 1}" for number in range(len(voices))]
     return [staff for v, name in zip(voices, names, strict=True) for staff in _one_staff(by_voice[v], name, name)]
-
-
-# ---------------------------------------------------------------- bars, note values and ties
-
-
-def _bar_edges(end: float, bar: float, pickup: float) -> list[float]:
-    """Where the bars begin, and the end of the last: a pickup bar first; a last bar that completes it is short."""
-    edges = [0.0, pickup] if pickup else [0.0]
-    while edges[-1] < end:
-        edges.append(edges[-1] + bar)
-    if pickup and len(edges) > 2 and math.isclose(edges[-1] - end, pickup):
-        edges[-1] = end
-    return edges
-
-
-def _beat(time_signature: tuple[int, int]) -> float:
-    """The beat in quarter notes: a dotted quarter in 6/8, 9/8 and 12/8, else the denominator's note."""
-    numerator, denominator = time_signature
-    compound = denominator >= 8 and numerator % 3 == 0 and numerator > 3
-    return 4 / denominator * (3 if compound else 1)
-
-
-def note_values(position: float, length: float, time_signature: tuple[int, int], rest: bool = False) -> list[float]:
-    """The written values (tied, for a note) of ``length`` quarter notes from ``position`` in a bar.
-
-    A note that starts off the beat is cut at the beat it crosses. A rest shows the beats: it ends
-    where the largest unit it starts on (the bar, half the bar, a beat) ends, and in simple time it
-    is never dotted. Each part is the longest value that fits: plain or dotted, and in compound time
-    (6/8, 9/8, 12/8) a whole number of beats once it lasts a beat or more.
-
-    Notebook: 09_four_voices
-    """
-    beat = _beat(time_signature)
-    bar = time_signature[0] * 4 / time_signature[1]
-    compound = beat != 4 / time_signature[1]
-    allowed = [v for v in NOTE_VALUES if v < beat or not compound or (v / beat).is_integer()]
-    if rest and not compound:
-        allowed = [v for v in allowed if math.log2(v).is_integer()]
-    units = [u for u in (bar, bar / 2, beat) if (bar / u).is_integer() and (u / beat).is_integer()]
-    values = []
-    while length > 1e-9:
-        room, into_beat = length, position % beat
-        if 1e-9 < into_beat < beat - 1e-9:
-            room = min(room, beat - into_beat)
-        elif rest:
-            room = min(room, next(u for u in units if math.isclose(position / u, round(position / u))))
-        value = next((v for v in allowed if v <= room + 1e-9), None)
-        if value is None:
-            raise ScoreError(f"{length} beats at {position} cannot be written without tuplets: quantise first")
-        values.append(value)
-        position, length = position + value, length - value
-    return values
-
-
-@dataclass
-class _Written:
-    """One written note, chord or rest: where it starts, its value, pitches, and each pitch's tie."""
-
-    start: float
-    length: float
-    pitches: tuple[int, ...]
-    struck: frozenset[int]  # pitches that begin here (the others continue a tie)
-    ties: dict[int, str] = field(default_factory=dict)
-    whole_bar: bool = False  # a rest for the whole bar, drawn as a whole rest in the middle of it
-
-
-def _segments(notes: list[Note], edges: list[float]) -> list[tuple[float, float, tuple[int, ...], frozenset[int]]]:
-    """``(start, end, sounding pitches, pitches struck at start)`` between every onset, release and barline."""
-    cuts = sorted({*edges, *(n.start for n in notes), *(n.end for n in notes)})
-    ordered = sorted(notes, key=lambda n: n.start)
-    out, active, index = [], [], 0
-    for start, end in pairwise(cuts):
-        while index < len(ordered) and ordered[index].start <= start:
-            active.append(ordered[index])
-            index += 1
-        active = [n for n in active if n.end > start]
-        struck = frozenset(n.pitch for n in active if n.start == start)
-        out.append((start, end, tuple(sorted({n.pitch for n in active})), struck))
-    return out
-
-
-def _written(notes: list[Note], edges: list[float], padding: float, time_signature: tuple[int, int]) -> list[_Written]:
-    """A layer as written notes: cut at barlines and beats into plain or dotted values, rests merged, ties set."""
-    segments: list[list] = []
-    for start, end, pitches, struck in _segments(notes, edges):
-        last = segments[-1] if segments else None
-        if last and not pitches and not last[2] and start not in edges:
-            last[1] = end  # a rest goes on where a rest in the same bar ended
-        else:
-            segments.append([start, end, pitches, struck])
-    written: list[_Written] = []
-    bar, bar_length = 0, time_signature[0] * 4 / time_signature[1]
-    for start, end, pitches, struck in segments:
-        while edges[bar + 1] <= start:
-            bar += 1
-        offset, length = start - edges[bar] + (padding if bar == 0 else 0.0), end - start
-        full_bar = not pitches and offset == 0 and length == bar_length and length in NOTE_VALUES
-        values = [length] if full_bar else note_values(offset, length, time_signature, rest=not pitches)
-        for i, value in enumerate(values):
-            written.append(_Written(start, value, pitches, struck if i == 0 else frozenset(), whole_bar=full_bar))
-            start += value
-    for before, after in pairwise(written):
-        for p in set(before.pitches) & set(after.pitches) - after.struck:
-            before.ties[p] = "continue" if before.ties.get(p) == "stop" else "start"
-            after.ties[p] = "stop"
-    return written
-
-
-# ---------------------------------------------------------------- music21 objects
-
-
-def _element(item: _Written, names: dict[int, str], stem: str) -> note.GeneralNote:
-    if not item.pitches:
-        rest = note.Rest(quarterLength=item.length)
-        rest.fullMeasure = item.whole_bar
-        return rest
-    if len(item.pitches) == 1:
-        element = note.Note(_pitch(item.pitches[0], names), quarterLength=item.length)
-        if item.pitches[0] in item.ties:
-            element.tie = tie.Tie(item.ties[item.pitches[0]])
-    else:
-        element = chord.Chord([_pitch(p, names) for p in item.pitches], quarterLength=item.length)
-        for member, p in zip(element.notes, item.pitches, strict=True):
-            if p in item.ties:
-                member.tie = tie.Tie(item.ties[p])
-    element.stemDirection = stem
-    return element
-
-
-def _add_fermatas(layer: list[_Written], elements: list[note.GeneralNote], beats: Sequence[float], kind: str) -> None:
-    """A fermata on the note sounding at each of ``beats`` (upright above the staff, inverted below)."""
-    index = 0
-    for beat in sorted(beats):
-        while index < len(layer) and layer[index].start + layer[index].length <= beat:
-            index += 1
-        if index < len(layer) and layer[index].start <= beat and layer[index].pitches:
-            elements[index].expressions.append(expressions.Fermata())
-            elements[index].expressions[-1].type = kind
-
-
-def _show_accidentals(elements: list[tuple[float, note.GeneralNote]], key: m21key.Key, altered_before: set) -> set:
-    """Show the accidentals a reader needs in one bar of a staff, in time order across its voices.
-
-    An accidental holds to the end of the bar on its line and octave, and shows on every voice's note
-    where it is set; a tied continuation needs none; a line altered in the bar before gets a reminder
-    the first time it comes back. Returns the lines this bar leaves altered.
-    """
-    members = []
-    for offset, element in elements:
-        members += [(offset, m) for m in (element.notes if isinstance(element, chord.Chord) else [element])]
-    in_force: dict[tuple[str, int], float] = {}
-    shown_at: dict[tuple[str, int], float] = {}  # where each line's accidental was last shown
-    for offset, member in sorted(members, key=lambda item: item[0]):
-        if not isinstance(member, note.Note):
-            continue  # a rest
-        written = member.pitch
-        line = (written.step, written.octave)
-        alter = written.accidental.alter if written.accidental is not None else 0.0
-        shown = False
-        if member.tie is None or member.tie.type == "start":
-            expected = in_force.get(line, _signature_alter(key, written.step))
-            shown = alter != expected or (line not in in_force and line in altered_before)
-            shown = shown or (shown_at.get(line) == offset and alter == expected)  # the other voice, same time
-            in_force[line] = alter
-            if shown:
-                shown_at[line] = offset
-        if shown and written.accidental is None:
-            written.accidental = pitch.Accidental("natural")
-        if written.accidental is not None:
-            written.accidental.displayStatus = shown
-    return {line for line, alter in in_force.items() if alter != _signature_alter(key, line[0])}
-
-
-def _signature_alter(key: m21key.Key, step: str) -> float:
-    """What the key signature does to ``step``: -1 for B in F major, 0 for a step it leaves alone."""
-    accidental = key.accidentalByStep(step)
-    return accidental.alter if accidental is not None else 0.0
-
-
-def _layer(notes: list[Note], stem: str, fermata: str, music: _Music, edges: list[float]) -> dict[int, list]:
-    """One voice of a staff as music21 notes, chords and rests: ``{bar index: [(offset in the bar, element)]}``."""
-    bar = music.time_signature[0] * 4 / music.time_signature[1]
-    written = _written(notes, edges, bar - music.pickup if music.pickup else 0.0, music.time_signature)
-    names = spelling(music.key)
-    elements = [_element(item, names, stem) for item in written]
-    if fermata:
-        _add_fermatas(written, elements, music.fermatas, fermata)
-    by_bar: dict[int, list] = {}
-    for item, element in zip(written, elements, strict=True):
-        number = bisect.bisect_right(edges, item.start) - 1
-        by_bar.setdefault(number, []).append((item.start - edges[number], element))
-    return by_bar
-
-
-def _beam(elements: list[note.GeneralNote], signature: meter.TimeSignature, padding: float) -> None:
-    """Beam one voice's notes in one bar by the meter's beat groups."""
-    if len(elements) > 1:
-        for element, beams in zip(elements, signature.getBeams(elements, measureStartOffset=padding), strict=True):
-            element.beams = beams if beams is not None else beam.Beams()
-
-
-def _part(staff: _Staff, music: _Music, edges: list[float], first: bool) -> stream.Part:
-    """One staff as a music21 part of measures: clef, key and meter in the first, a tempo mark on the top staff."""
-    part = stream.PartStaff() if staff.grand else stream.Part()
-    part.partName, part.partAbbreviation = staff.name, staff.abbreviation
-    numerator, denominator = music.time_signature
-    signature, bar = meter.TimeSignature(f"{numerator}/{denominator}"), numerator * 4 / denominator
-    layers = [_layer(*layer, music, edges) for layer in zip(staff.layers, staff.stems, staff.fermatas, strict=True)]
-    altered: set = set()
-    for number, (start, end) in enumerate(pairwise(edges)):
-        measure = stream.Measure(number=number if music.pickup else number + 1)
-        if number == 0:
-            measure.append([staff.clef, m21key.Key(music.key.tonic.name, music.key.mode), signature])
-            if first:
-                measure.insert(0, tempo.MetronomeMark(number=round(music.bpm)))
-            if music.pickup:
-                measure.paddingLeft, measure.showNumber = bar - music.pickup, stream.enums.ShowNumber.NEVER
-        elif end - start < bar:
-            measure.paddingRight = bar - (end - start)
-        contents = [layer.get(number, []) for layer in layers]
-        altered = _show_accidentals([item for items in contents for item in items], music.key, altered)
-        for index, items in enumerate(contents):
-            _beam([element for _, element in items], signature, measure.paddingLeft)
-            target = stream.Voice(id=str(index + 1)) if len(layers) > 1 else measure
-            for offset, element in items:
-                target.coreInsert(offset, element)
-            target.coreElementsChanged()
-            if target is not measure:
-                measure.insert(0, target)
-        part.coreInsert(start, measure)
-    part.coreElementsChanged()
-    return part
 
 
 # ---------------------------------------------------------------- the public functions
@@ -592,9 +314,20 @@ def to_music21(
         raise ScoreError(f"staves must be 2 or 4 (the layouts of four voices), not {staves}")
     prepared = _prepare(music, title, key, grid, satb, fermatas)
     bar = prepared.time_signature[0] * 4 / prepared.time_signature[1]
-    edges = _bar_edges(max(n.end for n in prepared.notes), bar, prepared.pickup)
+    edges = bar_edges(max(n.end for n in prepared.notes), bar, prepared.pickup)
     plan = _staves(prepared, staves)
-    parts = [_part(staff, prepared, edges, first=i == 0) for i, staff in enumerate(plan)]
+    parts = [
+        staff_part(
+            staff,
+            edges,
+            prepared.key,
+            prepared.time_signature,
+            prepared.pickup,
+            prepared.fermatas,
+            bpm=prepared.bpm if i == 0 else None,  # a tempo mark on the top staff
+        )
+        for i, staff in enumerate(plan)
+    ]
     score = stream.Score()
     score.insert(0, metadata.Metadata(title=prepared.title))
     if prepared.caption:
@@ -608,7 +341,7 @@ def to_music21(
     return score
 
 
-def _grand_staves(plan: list[_Staff]) -> list[int]:
+def _grand_staves(plan: list[Staff]) -> list[int]:
     """The index of the upper staff of each grand staff in the plan."""
     firsts, index = [], 0
     while index < len(plan) - 1:

@@ -8,7 +8,7 @@ import re
 import pytest
 from music21 import chord, clef, converter, note
 
-from course_lib import datasets, score
+from course_lib import datasets, notation, score
 from course_lib.__main__ import main
 from course_lib.errors import TooLargeError
 from course_lib.midi import read_midi, write_midi
@@ -166,7 +166,7 @@ def test_notes_cross_barlines_with_ties_and_silence_is_rests():
     ],
 )
 def test_note_values(position, length, meter, rest, values):
-    assert score.note_values(position, length, meter, rest) == values
+    assert notation.note_values(position, length, meter, rest) == values
 
 
 @pytest.mark.parametrize(
