@@ -369,24 +369,17 @@ def to_musicxml(music: Piece | Lines | stream.Score, path: str | Path | None = N
     return text
 
 
-def engrave(
-    music: Piece | Lines,
-    title: str | None = None,
-    staves: int = 2,
-    key: str | m21key.Key | None = None,
-    grid: int | None = None,
-    satb: bool | None = None,
-    fermatas: Sequence[float] | None = None,
-) -> Engraving:
+def engrave(music: Piece | Lines, **options) -> Engraving:
     """The music engraved by Verovio: SVG pages, the MusicXML, a caption saying what was changed, the timemap.
 
-    The options are :func:`to_music21`'s. In a notebook the result shows itself.
+    ``options`` are :func:`to_music21`'s (``title``, ``staves``, ``key``, ``grid``, ``satb``,
+    ``fermatas``). In a notebook the result shows itself.
 
     Notebook: 01_midi_bytes (a chorale), 02_representations (a melody), 09_four_voices (four voices)
     """
     import verovio
 
-    score = to_music21(music, title, staves, key, grid, satb, fermatas)
+    score = to_music21(music, **options)
     text = to_musicxml(score)
     toolkit = verovio.toolkit()
     toolkit.setOptions(VEROVIO_OPTIONS)
