@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from course_lib.datasets import DATA_DIR, DataError, sha256_of
+
+if TYPE_CHECKING:  # Keras (and its backend) loads with a model, not for the cards or `data verify`
+    import keras
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 SHIPPED = ("melody", "chorale", "chorale-made", "gan", "satb")  # trained by python -m course_lib train NAME
@@ -46,6 +48,8 @@ def load(name: str) -> keras.Model:
 
     Notebook: 05_lstm_melody
     """
+    import keras
+
     import course_lib.models  # noqa: F401  (registers the custom layers for loading)
 
     info = card(name)

@@ -23,15 +23,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-from course_lib import datasets, models
+from course_lib import datasets
 from course_lib.errors import CourseError
 from course_lib.notes import Piece, TempoMap, monophonic, quantise
 from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, from_pianoroll, to_pianoroll
 from course_lib.tokens import HOLD, REST, MelodyVocabulary
+
+if TYPE_CHECKING:  # Keras (and its backend) loads when a model is built or trained, not for the table
+    import keras
 
 SOURCES = ("chorales", "jsb")
 MELODY_WINDOW = 64  # tokens a training window predicts (4 bars of 4/4 at 4 steps per beat)
@@ -284,6 +287,13 @@ class FrameRecipe(Recipe):
         return sampling.generate_frames(model, primer_sequence, steps, temperature, seed)
 
 
+def _models():
+    """:mod:`course_lib.models`, imported when a recipe first builds a model (it loads Keras)."""
+    from course_lib import models
+
+    return models
+
+
 # The table. Settings of the frame models (notebook 06), each chosen on JSB validation: the piano-roll
 # LSTM trains best with a high learning rate whose noise weight averaging smooths out
 # (bench/chorale_learning_rate.py); the LSTM-MADE with a wide LSTM and MADE, dropout on its input and
@@ -291,17 +301,17 @@ class FrameRecipe(Recipe):
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
-        TokenRecipe("melody", lambda data: models.melody_lstm(data.vocabulary.size), "chorales", 100, {}),
+        TokenRecipe("melody", lambda data: _models().melody_lstm(data.vocabulary.size), "chorales", 100, {}),
         FrameRecipe(
             "chorale",
-            lambda data: models.pianoroll_lstm(input_dropout=0.3, deep=512),
+            lambda data: _models().pianoroll_lstm(input_dropout=0.3, deep=512),
             "jsb",
             200,
             {"learning_rate": 6e-3, "averaging": 0.99},
         ),
         FrameRecipe(
             "chorale-made",
-            lambda data: models.lstm_made(units=512, hidden=2048, dropout=0.6, input_dropout=0.3),
+            lambda data: _models().lstm_made(units=512, hidden=2048, dropout=0.6, input_dropout=0.3),
             "jsb",
             200,
             {"learning_rate": 2e-3, "averaging": 0.99, "patience": 15},
@@ -368,6 +378,8 @@ def train(
     dropout and batch order. A run resumes only with the same data, limit and seed. ``devices`` > 1
     trains data-parallel (:mod:`course_lib.tools.devices`). Returns the card.
     """
+    import keras
+
     from course_lib.tools.cards import write_card
     from course_lib.tools.devices import data_parallel
     from course_lib.training import Checkpoints, check_writable, save_atomically

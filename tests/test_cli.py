@@ -172,3 +172,21 @@ def test_training_into_another_models_checkpoint_is_one_line(tmp_path, capsys):
     capsys.readouterr()
     code, lines = run_main(["train", "chorale", "--limit", "3", "--out", str(tmp_path / "b")], capsys)
     assert code == 2 and len(lines) == 1 and "model 'melody' there, 'chorale' now" in lines[0], lines
+
+
+NO_BACKEND = """
+import sys
+from course_lib.tools.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("LOADED", [m for m in ("keras", "jax", "tensorflow", "torch") if m in sys.modules])
+"""
+
+
+@pytest.mark.parametrize("command", [["--help"], ["data", "verify"], ["data", "import", "--help"], ["train", "--help"]])
+def test_help_and_data_verify_load_no_keras_backend(command):
+    result = subprocess.run([sys.executable, "-c", NO_BACKEND, *command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "LOADED []"
