@@ -26,20 +26,19 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="*", default=[2e-3, 4e-3, 6e-3], help="rates to train")
     parser.add_argument("--no-choose", action="store_true", help="train only: choose later, among all rates in --out")
     parser.add_argument("--epochs", type=int, default=81)
-    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all cores)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads, any backend (0: all cores)")
     parser.add_argument("--out", type=Path, default=Path("output/bench/chorale_learning_rate"))
     args = parser.parse_args()
 
-    import course_lib  # noqa: F401  (quiets TensorFlow before it loads)
-    from course_lib import recipes
-    from course_lib.training import evaluate_frames, train_frame_model
+    import course_lib  # noqa: F401  (chooses the backend and quiets TensorFlow before either loads)
+    from course_lib.tools.devices import limit_cpu_threads
 
     if args.threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        limit_cpu_threads(args.threads)
     import keras
+
+    from course_lib import recipes
+    from course_lib.training import evaluate_frames, train_frame_model
 
     jsb = recipes.load_data("chorale", "jsb")
     settings = recipes.FRAME_SETTINGS["chorale"]

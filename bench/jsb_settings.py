@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -50,9 +49,10 @@ def main() -> None:
 
     if not args.report:
         import course_lib  # noqa: F401  (chooses the backend before it loads)
+        from course_lib.tools.devices import limit_cpu_threads
 
-        if args.threads and os.environ["KERAS_BACKEND"] == "jax":  # read when JAX starts
-            os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={args.threads}"
+        if args.threads:
+            limit_cpu_threads(args.threads)
         import keras
 
         from course_lib import models, recipes

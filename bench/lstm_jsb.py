@@ -113,22 +113,11 @@ def main() -> None:
     protocols = {n: f"epochs{caps[n]}{threads}" if caps[n] else f"minutes{args.minutes:g}" for n in names}
 
     if not args.report:
-        import os
-
         import course_lib  # noqa: F401  (chooses the backend and quiets TensorFlow before either loads)
+        from course_lib.tools.devices import limit_cpu_threads
 
-        if args.threads and os.environ["KERAS_BACKEND"] == "jax":  # read when JAX starts
-            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=" + str(args.threads)
-            os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
-        elif args.threads and os.environ["KERAS_BACKEND"] == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-        elif args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
+        if args.threads:
+            limit_cpu_threads(args.threads)
         from course_lib import recipes
 
         command = "python bench/lstm_jsb.py " + " ".join(sys.argv[1:])

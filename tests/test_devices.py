@@ -67,3 +67,25 @@ def test_devices_that_cannot_split_the_batch_are_one_line(tmp_path, capsys):
     assert "--devices 3 must divide the batch of 8 pieces" in capsys.readouterr().err
     assert main(["train", "gan", "--devices", "2", "--out", out]) == 2
     assert "gan trains on one device" in capsys.readouterr().err
+
+
+def test_cpu_threads_are_limited_for_the_running_backend():
+    code = (
+        "import os, course_lib, keras\n"
+        "from course_lib.tools.devices import limit_cpu_threads\n"
+        "limit_cpu_threads(1)\n"
+        "backend = keras.backend.backend()\n"
+        "if backend == 'jax':\n"
+        "    import jax, numpy as np\n"
+        "    print('intra_op_parallelism_threads=1' in os.environ['XLA_FLAGS'], float(jax.numpy.ones(3).sum()))\n"
+        "elif backend == 'tensorflow':\n"
+        "    import tensorflow as tf\n"
+        "    print(tf.config.threading.get_intra_op_parallelism_threads() == 1, 3.0)\n"
+        "else:\n"
+        "    import torch\n"
+        "    print(torch.get_num_threads() == 1, 3.0)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["True", "3.0"]

@@ -41,6 +41,27 @@ def split_cpu(count: int) -> None:
                 pass
 
 
+def limit_cpu_threads(threads: int) -> None:
+    """Let the backend compute on at most ``threads`` CPU threads; call it before the backend starts.
+
+    The bench scripts use it so that two runs share a 2-core machine a core each. JAX reads
+    ``XLA_FLAGS`` when it starts; TensorFlow and PyTorch are told through their own settings.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def check_divides(count: int, batch_size: int) -> None:
     """Refuse a device count that cannot share a batch equally."""
     if batch_size % count:
