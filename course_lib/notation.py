@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -222,6 +222,7 @@ def _layer(
     time_signature: tuple[int, int],
     pickup: float,
     fermatas: Sequence[float],
+    marks: Mapping[tuple[int, float], str],
 ) -> dict[int, list]:
     """One voice of a staff as music21 notes, chords and rests: ``{bar index: [(offset in the bar, element)]}``."""
     bar = time_signature[0] * 4 / time_signature[1]
@@ -230,6 +231,7 @@ def _layer(
     elements = [_element(item, names, stem) for item in written]
     if fermata:
         _add_fermatas(written, elements, fermatas, fermata)
+    _colour(notes, written, elements, marks)
     by_bar: dict[int, list] = {}
     for item, element in zip(written, elements, strict=True):
         number = bisect.bisect_right(edges, item.start) - 1
@@ -266,6 +268,20 @@ def _add_fermatas(layer: list[_Written], elements: list[note.GeneralNote], beats
             elements[index].expressions[-1].type = kind
 
 
+def _colour(
+    notes: list[Note], layer: list[_Written], elements: list[note.GeneralNote], marks: Mapping[tuple[int, float], str]
+) -> None:
+    """Colour the written notes that begin a marked note, and the tied notes that continue it."""
+    colours = {n.start: marks[(n.voice, n.start)] for n in notes if (n.voice, n.start) in marks}
+    if not colours:
+        return
+    ends = {n.start: n.end for n in notes if n.start in colours}
+    for item, element in zip(layer, elements, strict=True):
+        begun = [start for start in colours if start <= item.start < ends[start]]
+        if item.pitches and begun:
+            element.style.color = colours[max(begun)]
+
+
 def _beam(elements: list[note.GeneralNote], signature: meter.TimeSignature, padding: float) -> None:
     """Beam one voice's notes in one bar by the meter's beat groups."""
     if len(elements) > 1:
@@ -300,11 +316,13 @@ def staff_part(
     pickup: float = 0.0,
     fermatas: Sequence[float] = (),
     bpm: float | None = None,
+    marks: Mapping[tuple[int, float], str] | None = None,
 ) -> stream.Part:
     """One staff as a music21 part of measures: clef, key and meter in the first, a tempo mark if ``bpm`` is given.
 
     The bars begin at ``edges`` (:func:`bar_edges`); ``pickup`` is the length of the pickup bar (0 for
     none); a layer with a fermata sign gets it on the note sounding at each of ``fermatas`` (beats).
+    ``marks`` colours notes: ``{(voice, onset beat): colour}``.
 
     Notebook: 01_midi_bytes (a chorale), 02_representations (a melody), 09_four_voices (four voices)
     """
@@ -313,7 +331,7 @@ def staff_part(
     numerator, denominator = time_signature
     signature, bar = meter.TimeSignature(f"{numerator}/{denominator}"), numerator * 4 / denominator
     layers = [
-        _layer(notes, stem, fermata, edges, key, time_signature, pickup, fermatas)
+        _layer(notes, stem, fermata, edges, key, time_signature, pickup, fermatas, marks or {})
         for notes, stem, fermata in zip(staff.layers, staff.stems, staff.fermatas, strict=True)
     ]
     altered: set = set()

@@ -1,5 +1,6 @@
 // Front end of course_lib.widgets.Player: a piano-roll picture, an <audio> element and a
 // playhead that follows the sound. Clicking the roll seeks; "Save MIDI" downloads the file.
+// With a score, the notes sounding are highlighted and clicking a note plays from there.
 // Plain DOM, no dependencies, so it works offline in JupyterLab, Notebook 7, VS Code and Colab.
 
 function blobUrl(view, type) {
@@ -43,7 +44,12 @@ function render({ model, el }) {
   save.className = "course-player-save jupyter-button";
   save.textContent = "Save MIDI";
   controls.append(audio, save);
-  el.append(title, stage, controls);
+  const score = document.createElement("div");
+  score.className = "course-player-score";
+  score.title = "click a note to play from there";
+  const scoreCaption = document.createElement("div");
+  scoreCaption.className = "course-player-score-caption";
+  el.append(title, stage, score, scoreCaption, controls);
 
   const urls = {};
   function setUrl(key, view, type) {
@@ -54,8 +60,52 @@ function render({ model, el }) {
   const fractionAt = (seconds) => interpolate(model.get("time_map"), seconds, 0, 1);
   const secondsAt = (fraction) => interpolate(model.get("time_map"), fraction, 1, 0);
 
+  // the score: each note's element by id, when it starts, and the notes lit now
+  let noteById = {};
+  let onsetOf = {};
+  let lit = [];
+  let litEntry = null;
+  function showScore() {
+    score.innerHTML = model.get("score_svg");
+    score.style.display = model.get("score_svg") ? "" : "none";
+    scoreCaption.textContent = model.get("score_caption");
+    scoreCaption.style.display = model.get("score_caption") ? "" : "none";
+    noteById = {};
+    for (const note of score.querySelectorAll("g.note")) noteById[note.id] = note;
+    onsetOf = {};
+    for (const [seconds, ids] of model.get("score_map")) {
+      for (const id of ids) if (!(id in onsetOf)) onsetOf[id] = seconds;
+    }
+    lit = [];
+    litEntry = null;
+    highlight();
+  }
+  function highlight() {
+    const map = model.get("score_map");
+    let entry = null;
+    for (const candidate of map) {
+      if (candidate[0] > audio.currentTime + 1e-3) break;
+      entry = candidate;
+    }
+    if (entry === litEntry) return;
+    litEntry = entry;
+    for (const note of lit) note.classList.remove("course-score-on");
+    lit = entry ? entry[1].map((id) => noteById[id]).filter(Boolean) : [];
+    for (const note of lit) note.classList.add("course-score-on");
+    if (lit.length) keepInView(lit[0]);
+  }
+  // scroll the score box (not the page) so that the lit notes stay in sight
+  function keepInView(note) {
+    const box = score.getBoundingClientRect();
+    const spot = note.getBoundingClientRect();
+    if (spot.top < box.top || spot.bottom > box.bottom) {
+      score.scrollTop += spot.top - box.top - box.height / 3;
+    }
+  }
+
   function moveHead() {
     head.style.left = `${(100 * fractionAt(audio.currentTime)).toFixed(3)}%`;
+    highlight();
   }
   let frame = null;
   function follow() {
@@ -102,6 +152,12 @@ function render({ model, el }) {
     audio.currentTime = secondsAt((event.clientX - box.left) / box.width);
     moveHead();
   });
+  score.addEventListener("click", (event) => {
+    const note = event.target.closest ? event.target.closest("g.note") : null;
+    if (!note || !(note.id in onsetOf)) return;
+    audio.currentTime = onsetOf[note.id];
+    moveHead();
+  });
   save.addEventListener("click", () => {
     const link = document.createElement("a");
     link.href = setUrl("midi", model.get("midi"), "audio/midi");
@@ -114,6 +170,9 @@ function render({ model, el }) {
   model.on("change:time_map", moveHead);
   model.on("change:title", showTitle);
   model.on("change:midi", showSave);
+  model.on("change:score_svg", showScore);
+  model.on("change:score_map", showScore);
+  model.on("change:score_caption", showScore);
   model.on("change:position", () => {
     const wanted = model.get("position");
     if (Math.abs(audio.currentTime - wanted) > 0.05) audio.currentTime = wanted;
@@ -124,6 +183,7 @@ function render({ model, el }) {
   showRoll();
   showAudio();
   showSave();
+  showScore();
   return () => {
     if (frame !== null) cancelAnimationFrame(frame);
     for (const url of Object.values(urls)) if (url) URL.revokeObjectURL(url);

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from course_lib.datasets import VOICES as SATB_NAMES
 from course_lib.datasets import Chorale
 from course_lib.errors import TooLargeError
 from course_lib.notation import ScoreError, Staff, bar_edges, staff_part
-from course_lib.notes import Note, Piece, quantise
+from course_lib.notes import Note, Piece, TempoMap, quantise
 from course_lib.voices import Lines
 
 MAX_BEATS = 2000  # about 500 bars of 4/4: a longer piece is refused before any work
@@ -296,6 +296,7 @@ def to_music21(
     grid: int | None = None,
     satb: bool | None = None,
     fermatas: Sequence[float] | None = None,
+    marks: Mapping[tuple[int, float], str] | None = None,
 ) -> stream.Score:
     """The music as a music21 score in bars, ready to write as MusicXML.
 
@@ -304,7 +305,9 @@ def to_music21(
     from a model or a MIDI file (music off the thirty-second grid is quantised to sixteenths anyway).
     ``satb`` says whether voices 0..3 are soprano, alto, tenor and bass (by default: for
     :class:`~course_lib.voices.Lines`, chorales and pieces whose four voices sing one note at a time
-    from the top down). ``fermatas`` are beats (by default the chorale's or the lines' own). What was
+    from the top down). ``fermatas`` are beats (by default the chorale's or the lines' own). ``marks``
+    colours notes, ``{(voice, onset beat): colour}``: :func:`course_lib.voice_leading.marks` finds
+    the parallels and crossings of four voices. What was
     changed to engrave the music (quantising, the key found by analysis) is the score's
     ``metadata.description``, which MusicXML keeps.
 
@@ -325,6 +328,7 @@ def to_music21(
             prepared.pickup,
             prepared.fermatas,
             bpm=prepared.bpm if i == 0 else None,  # a tempo mark on the top staff
+            marks=marks,
         )
         for i, staff in enumerate(plan)
     ]
@@ -373,7 +377,7 @@ def engrave(music: Piece | Lines, **options) -> Engraving:
     """The music engraved by Verovio: SVG pages, the MusicXML, a caption saying what was changed, the timemap.
 
     ``options`` are :func:`to_music21`'s (``title``, ``staves``, ``key``, ``grid``, ``satb``,
-    ``fermatas``). In a notebook the result shows itself.
+    ``fermatas``, ``marks``). In a notebook the result shows itself.
 
     Notebook: 01_midi_bytes (a chorale), 02_representations (a melody), 09_four_voices (four voices)
     """
@@ -387,6 +391,22 @@ def engrave(music: Piece | Lines, **options) -> Engraving:
         raise ScoreError("Verovio could not read the MusicXML music21 wrote")
     pages = [toolkit.renderToSVG(page) for page in range(1, toolkit.getPageCount() + 1)]
     return Engraving(pages, text, score.metadata.description or "", toolkit.renderToTimemap())
+
+
+def sounding_notes(timemap: Sequence[dict], tempo: TempoMap) -> list[list]:
+    """Verovio's timemap as ``[seconds, [ids of the notes sounding from then on]]``, for a player's highlight.
+
+    ``tempo`` is the music's own: the times follow its audio, not the tempo mark in the score.
+
+    Notebook: 00_setup_check (the Player's score)
+    """
+    sounding: list[str] = []
+    out = []
+    for entry in timemap:
+        ended = set(entry.get("off", ()))
+        sounding = [i for i in sounding if i not in ended] + list(entry.get("on", ()))
+        out.append([round(tempo.seconds(float(entry["qstamp"])), 4), list(sounding)])
+    return out
 
 
 def stack_pages(pages: Sequence[str]) -> str:

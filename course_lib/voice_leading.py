@@ -35,6 +35,7 @@ import numpy as np
 
 from course_lib.voices import Lines
 
+MARK_COLOURS = {"parallel": "#d00000", "crossing": "#0057d9"}  # red and blue: told apart with most colour vision
 RANGES = ((60, 79), (55, 74), (48, 67), (40, 60))  # S C4-G5, A G3-D5, T C3-G4, B E2-C4
 PAIRS = tuple(combinations(range(4), 2))  # (upper, lower): all six pairs
 ADJACENT = ((0, 1), (1, 2), (2, 3))
@@ -211,4 +212,33 @@ def find_parallels(lines: Lines) -> list[tuple[int, int, int, str]]:
             kind = parallel_kind((p[t - 1, upper], p[t - 1, lower]), (p[t, upper], p[t, lower]))
             if kind:
                 found.append((t, upper, lower, kind))
+    return found
+
+
+def _note_start(lines: Lines, step: int, voice: int) -> float:
+    """The beat where the note that ``voice`` sounds at ``step`` began."""
+    onsets = lines.onsets()[:, voice]
+    while step > 0 and not onsets[step]:
+        step -= 1
+    return step / lines.steps_per_beat
+
+
+def marks(lines: Lines) -> dict[tuple[int, float], str]:
+    """The notes to colour in a score: ``{(voice, onset beat): colour}`` (see :data:`MARK_COLOURS`).
+
+    Both notes of both voices of every parallel (red), and the two notes of every crossing (blue).
+    A note in both is red. Pass the result to :func:`course_lib.score.engrave` as ``marks``.
+
+    Notebook: 09_four_voices
+    """
+    found: dict[tuple[int, float], str] = {}
+    p = lines.pitches()
+    for upper, lower in ADJACENT:
+        for step in np.flatnonzero((p[:, upper] >= 0) & (p[:, lower] >= 0) & (p[:, upper] < p[:, lower])):
+            for voice in (upper, lower):
+                found[(voice, _note_start(lines, int(step), voice))] = MARK_COLOURS["crossing"]
+    for step, upper, lower, _ in find_parallels(lines):
+        for voice in (upper, lower):
+            for at in (step - 1, step):
+                found[(voice, _note_start(lines, at, voice))] = MARK_COLOURS["parallel"]
     return found

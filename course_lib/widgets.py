@@ -21,6 +21,7 @@ import numpy as np
 import traitlets
 
 from course_lib.audio import SAMPLE_RATE, synthesize, wav_bytes
+from course_lib.errors import CourseError
 from course_lib.midi import write_midi
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, as_piece
@@ -72,7 +73,9 @@ class Player(anywidget.AnyWidget):
     ``Player(music)`` takes a :class:`Piece`, a list of notes or a piano roll (read with
     ``steps_per_beat`` and ``lowest``); ``tempo`` overrides the piece's tempo. ``update(music)``
     shows new music in the same player. "Save MIDI" downloads the file in the browser;
-    :meth:`save_midi` writes it from Python.
+    :meth:`save_midi` writes it from Python. ``score=True`` (or a dict of
+    :func:`course_lib.score.engrave` options) adds the engraved score: the notes sounding are
+    highlighted as the audio plays, and clicking a note plays from there.
 
     Notebook: 00_setup_check
     """
@@ -90,6 +93,9 @@ class Player(anywidget.AnyWidget):
     duration = traitlets.Float(0.0).tag(sync=True)
     position = traitlets.Float(0.0).tag(sync=True)
     playing = traitlets.Bool(False).tag(sync=True)
+    score_svg = traitlets.Unicode("").tag(sync=True)
+    score_map = traitlets.List([]).tag(sync=True)  # [seconds, [ids of the notes sounding]]
+    score_caption = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -103,11 +109,13 @@ class Player(anywidget.AnyWidget):
         renderer: str = "auto",
         instrument: str | int = "piano",
         show_roll: bool = True,
+        score: bool | Mapping[str, Any] = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(title=title, filename=filename, show_roll=show_roll, **kwargs)
         self.options = {"steps_per_beat": steps_per_beat, "lowest": lowest, "tempo": tempo}
         self.sound = {"renderer": renderer, "instrument": instrument}
+        self.score_options = dict(score) if isinstance(score, Mapping) else {} if score else None
         self.piece = Piece([])
         self.update(music)
 
@@ -135,6 +143,8 @@ class Player(anywidget.AnyWidget):
             self.roll_png = png
             self.time_map = time_map(piece.tempo, end_beat, x0, x1)
             self.midi = write_midi(playable) if playable.notes else b""
+            if self.score_options is not None:
+                self.score_svg, self.score_map, self.score_caption = _score_view(piece, self.score_options)
 
     def save_midi(self, path: str | Path) -> Path:
         """Write the shown music as a MIDI file; returns the path."""
@@ -142,6 +152,17 @@ class Player(anywidget.AnyWidget):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.midi)
         return path
+
+
+def _score_view(piece: Piece, options: Mapping[str, Any]) -> tuple[str, list, str]:
+    """The Player's score: SVG, the notes sounding over time, and a caption (why, when there is no score)."""
+    from course_lib.score import engrave, sounding_notes
+
+    try:
+        engraving = engrave(piece, **options)
+    except CourseError as error:
+        return "", [], f"No score: {error}"
+    return engraving.svg, sounding_notes(engraving.timemap, piece.tempo), engraving.caption
 
 
 def make_control(name: str, spec: Any) -> ipywidgets.ValueWidget:

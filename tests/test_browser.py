@@ -2,9 +2,10 @@
 
 Runs every cell of the student notebook, then checks what a student would see and hear: the
 Player's audio element has a duration, playing moves the playhead, clicking the roll seeks,
-and moving a Sampler slider changes the music. A screenshot is saved to
-``output/browser/00_setup_check.png``. Without Chromium (``apt install chromium``) or the
-``playwright`` package the test is skipped, saying which is missing.
+the chorale's score lights the notes sounding and clicking a note seeks to it, and moving a
+Sampler slider changes the music. Screenshots are saved to ``output/browser/``. Without
+Chromium (``apt install chromium``) or the ``playwright`` package the test is skipped, saying
+which is missing.
 """
 
 from __future__ import annotations
@@ -140,6 +141,37 @@ def test_notebook_00_plays_seeks_and_responds_in_chromium(lab_url):
             roll.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
             page.wait_for_function("a => Math.abs(a.currentTime - 1.0) < 0.25", arg=audio.element_handle())
             assert head.evaluate("h => parseFloat(h.style.left)") == pytest.approx(50, abs=2)
+
+            # the chorale's score: the notes sounding light up as it plays, and clicking a note seeks
+            chorale = players.nth(1)
+            chorale_audio = chorale.locator("audio")
+            page.wait_for_function("a => a.duration > 0", arg=chorale_audio.element_handle(), timeout=30_000)
+            score = chorale.locator(".course-player-score")
+            expect(score.locator("g.note").first).to_be_attached(timeout=30_000)
+            lit = score.locator("g.note.course-score-on")
+            first_lit = lit.evaluate_all("notes => notes.map(n => n.id)")
+            assert 1 <= len(first_lit) <= 4  # the opening chord (or the pickup's notes)
+            chorale_audio.evaluate("a => a.play()")
+            page.wait_for_function("a => a.currentTime > 1.5", arg=chorale_audio.element_handle(), timeout=10_000)
+            chorale_audio.evaluate("a => a.pause()")
+            later_lit = lit.evaluate_all("notes => notes.map(n => n.id)")
+            assert later_lit and set(later_lit) != set(first_lit)
+            lit_colour = lit.first.evaluate("n => getComputedStyle(n).fill")
+            assert lit_colour == "rgb(0, 160, 96)"  # the highlight colour of player.css
+            before = chorale_audio.evaluate("a => a.currentTime")
+            target = score.locator("g.note").nth(30)  # a note some bars in
+            target.scroll_into_view_if_needed()
+            target.locator(".notehead").first.click()  # where a student clicks: on the notehead
+            page.wait_for_function(
+                f"a => Math.abs(a.currentTime - {before}) > 0.2", arg=chorale_audio.element_handle(), timeout=10_000
+            )
+            seek = chorale_audio.evaluate("a => a.currentTime")
+            target_id = target.evaluate("n => n.id")
+            assert target_id in lit.evaluate_all("notes => notes.map(n => n.id)")  # the clicked note is lit
+            beats = seek * 96 / 60  # seconds at the chorale's 96 beats per minute, in beats
+            assert abs(beats * 2 - round(beats * 2)) < 0.02  # it seeks to a note's onset: on the eighth-note grid
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            chorale.screenshot(path=str(SCREENSHOT.with_name("00_setup_check_score.png")))
 
             sampler = players.nth(2)
             sampler_audio = sampler.locator("audio")

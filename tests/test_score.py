@@ -285,3 +285,20 @@ def test_a_notebook_shows_the_score_but_does_not_store_it(chorales):
     output = nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": repr(engraved)})
     assert is_heavy(output)
     assert not is_heavy(nbformat.v4.new_output("display_data", data={"text/html": "<svg></svg>"}))
+
+
+def test_parallels_and_crossings_are_coloured_in_the_musicxml_and_the_svg():
+    from course_lib import voice_leading
+    from course_lib.voices import from_chords
+
+    # tenor and bass in parallel fifths into chord 2, held; the alto crosses above the soprano's E5 in chord 3
+    lines = from_chords([(76, 72, 55, 48), (76, 72, 57, 50), (76, 77, 57, 50)])
+    engraving = score.engrave(lines, marks=voice_leading.marks(lines))
+    coloured: dict[str, set[int]] = {}
+    for element in parse(engraving.musicxml).recurse().notes:
+        if element.style.color:
+            coloured.setdefault(element.style.color.lower(), set()).add(element.pitch.midi)
+    red, blue = voice_leading.MARK_COLOURS["parallel"], voice_leading.MARK_COLOURS["crossing"]
+    assert coloured == {red: {55, 57, 48, 50}, blue: {76, 77}}  # the alto's C5 is in neither
+    svg_colours = [c.lower() for c in re.findall(r'<g [^>]*class="note"[^>]*fill="(#\w{6})"', engraving.svg)]
+    assert set(svg_colours) == {red, blue} and svg_colours.count(red) >= 4  # tied halves count twice

@@ -106,3 +106,13 @@ def test_is_root_position_triad():
     assert vl.is_root_position_triad([A4, E4, C4, 45])  # A minor
     assert not vl.is_root_position_triad([C5, C4, G4 - 12, 48])
     assert not vl.is_root_position_triad([C5, G4, C4, 52])
+
+
+def test_marks_colour_both_notes_of_a_parallel_and_of_a_crossing():
+    # T and B move in parallel fifths into chord 2; in chord 3 the alto crosses above the soprano's held E5
+    lines = from_chords([(E4 + 12, C5, 55, 48), (E4 + 12, C5, 57, 50), (E4 + 12, F4 + 12, 57, 50)])
+    red, blue = vl.MARK_COLOURS["parallel"], vl.MARK_COLOURS["crossing"]
+    found = vl.marks(lines)
+    # chords are two eighth-note steps (one beat) long; held notes are marked where they began
+    assert {k for k, v in found.items() if v == red} == {(2, 0.0), (3, 0.0), (2, 1.0), (3, 1.0)}
+    assert {k for k, v in found.items() if v == blue} == {(0, 0.0), (1, 2.0)}

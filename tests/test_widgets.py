@@ -6,6 +6,7 @@ The front end (playhead, seeking, rendering in a browser) is tested in test_brow
 from __future__ import annotations
 
 import io
+import re
 import wave
 
 import matplotlib.image
@@ -192,3 +193,26 @@ def test_the_player_converts_its_music_once(monkeypatch):
     # one Piece from the roll, which the sound and the picture share, and one for the MIDI file
     # (pitches MIDI can hold); copying it for the synthesiser and the plot made four
     assert len(made) == 2
+
+
+def test_the_players_score_lights_each_note_from_its_onset_in_seconds():
+    # eighth notes under a tempo that halves after beat 2: the score's times follow the audio, not the mark
+    tempo = TempoMap(((0.0, 120.0), (2.0, 60.0)))
+    player = Player(Piece(SCALE, tempo), renderer="numpy", score={"key": "C major"})
+    ids = re.findall(r'<g id="([^"]+)" class="note"', player.score_svg)
+    assert len(ids) == len(SCALE) and player.score_caption == ""
+    onsets = {}
+    for seconds, sounding in player.score_map:
+        for note_id in sounding:
+            onsets.setdefault(note_id, seconds)
+        assert len(sounding) <= 1  # one line: one note at a time, none held over
+    assert [onsets[i] for i in ids] == pytest.approx([tempo.seconds(n.start) for n in SCALE])
+    assert onsets[ids[-1]] == pytest.approx(1.0 + 1.5)  # beat 3.5: 1 s at 120 bpm, then 1.5 beats at 60
+
+
+def test_the_players_score_says_why_it_is_missing():
+    drums = Piece([Note(0, 1, 36, voice=9)], drum_voices=frozenset({9}))
+    player = Player(drums, renderer="numpy", score=True)
+    assert player.score_svg == "" and player.score_map == []
+    assert player.score_caption.startswith("No score: there are no pitched notes")
+    assert Player(SCALE, renderer="numpy").score_svg == ""  # off unless asked for
