@@ -25,8 +25,9 @@ from course_lib.errors import CourseError
 from course_lib.midi import write_midi
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, as_piece
+from course_lib.voices import Lines
 
-Music = Piece | Sequence[Note] | np.ndarray
+Music = Piece | Sequence[Note] | np.ndarray | Lines
 _ASSETS = Path(__file__).parent
 
 
@@ -70,12 +71,12 @@ def time_map(tempo: TempoMap, end_beat: float, x0: float, x1: float) -> list[lis
 class Player(anywidget.AnyWidget):
     """Piano roll and audio together: a playhead follows the sound, clicking the roll seeks.
 
-    ``Player(music)`` takes a :class:`Piece`, a list of notes or a piano roll (read with
-    ``steps_per_beat`` and ``lowest``); ``tempo`` overrides the piece's tempo. ``update(music)``
-    shows new music in the same player. "Save MIDI" downloads the file in the browser;
-    :meth:`save_midi` writes it from Python. ``score=True`` (or a dict of
-    :func:`course_lib.score.engrave` options) adds the engraved score: the notes sounding are
-    highlighted as the audio plays, and clicking a note plays from there.
+    ``Player(music)`` takes a :class:`Piece`, a list of notes, a piano roll (read with
+    ``steps_per_beat`` and ``lowest``) or four-voice :class:`~course_lib.voices.Lines`; ``tempo``
+    overrides the piece's tempo. ``update(music)`` shows new music in the same player. "Save MIDI"
+    downloads the file in the browser; :meth:`save_midi` writes it from Python. ``score=True`` (or
+    a dict of :func:`course_lib.score.engrave` options) adds the engraved score: the notes sounding
+    are highlighted as the audio plays, and clicking a note plays from there.
 
     Notebook: 00_setup_check
     """
@@ -129,7 +130,7 @@ class Player(anywidget.AnyWidget):
         if unknown:
             raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {sorted(self.options)}")
         self.options.update(options)
-        piece = as_piece(music, **self.options)
+        piece = as_piece(music.to_piece() if isinstance(music, Lines) else music, **self.options)
         waveform = synthesize(piece, SAMPLE_RATE, **self.sound)
         png, x0, x1, end_beat = roll_picture(piece)
         playable = Piece(
@@ -144,7 +145,10 @@ class Player(anywidget.AnyWidget):
             self.time_map = time_map(piece.tempo, end_beat, x0, x1)
             self.midi = write_midi(playable) if playable.notes else b""
             if self.score_options is not None:
-                self.score_svg, self.score_map, self.score_caption = _score_view(piece, self.score_options)
+                engraved = music if isinstance(music, Lines) else piece  # lines keep their fermatas
+                self.score_svg, self.score_map, self.score_caption = _score_view(
+                    engraved, piece.tempo, self.score_options
+                )
 
     def save_midi(self, path: str | Path) -> Path:
         """Write the shown music as a MIDI file; returns the path."""
@@ -154,15 +158,15 @@ class Player(anywidget.AnyWidget):
         return path
 
 
-def _score_view(piece: Piece, options: Mapping[str, Any]) -> tuple[str, list, str]:
+def _score_view(music: Piece | Lines, tempo: TempoMap, options: Mapping[str, Any]) -> tuple[str, list, str]:
     """The Player's score: SVG, the notes sounding over time, and a caption (why, when there is no score)."""
     from course_lib.score import engrave, sounding_notes
 
     try:
-        engraving = engrave(piece, **options)
+        engraving = engrave(music, **options)
     except CourseError as error:
         return "", [], f"No score: {error}"
-    return engraving.svg, sounding_notes(engraving.timemap, piece.tempo), engraving.caption
+    return engraving.svg, sounding_notes(engraving.timemap, tempo), engraving.caption
 
 
 def make_control(name: str, spec: Any) -> ipywidgets.ValueWidget:

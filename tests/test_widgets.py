@@ -216,3 +216,15 @@ def test_the_players_score_says_why_it_is_missing():
     assert player.score_svg == "" and player.score_map == []
     assert player.score_caption.startswith("No score: there are no pitched notes")
     assert Player(SCALE, renderer="numpy").score_svg == ""  # off unless asked for
+
+
+def test_the_player_takes_four_voice_lines_and_engraves_their_fermatas_and_marks():
+    from course_lib import voice_leading
+    from course_lib.voices import from_chords
+
+    # tenor and bass in parallel fifths; a fermata on the last chord
+    lines = from_chords([(76, 72, 55, 48), (74, 71, 57, 50), (72, 67, 52, 48)], fermatas=[2])
+    player = Player(lines, renderer="numpy", score={"marks": voice_leading.marks(lines)})
+    assert [n.pitch for n in player.piece.notes if n.voice == 3] == [48, 50, 48]
+    assert player.score_svg.count('class="fermata"') == 2  # above the soprano, below the bass
+    assert player.score_svg.count(f'fill="{voice_leading.MARK_COLOURS["parallel"].upper()}"') >= 4
