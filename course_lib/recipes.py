@@ -20,10 +20,10 @@ Notebook: 05_lstm_melody
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -473,14 +473,12 @@ def generate(
     return chosen.to_piece(generated, card)
 
 
-def write_outputs(
-    piece: Piece, stem: Path, title: str, satb: bool | None = None, fermatas: Sequence[float] | None = None
-) -> list[Path]:
+def write_outputs(piece: Piece, stem: Path, title: str, **score_options: Any) -> list[Path]:
     """Write ``stem.mid``, ``stem.wav``, ``stem.png`` (the piano roll) and the score ``stem.musicxml`` and ``stem.svg``.
 
-    The score is quantised to sixteenth notes; ``satb`` (four voices as a choir) and ``fermatas``
-    (beats) go to :func:`course_lib.score.engrave`. Music too long to engrave is refused before
-    anything is written.
+    The score is quantised to sixteenth notes; ``score_options`` (``satb``, ``fermatas``, ``marks``)
+    go to :func:`course_lib.score.engrave`. Music too long to engrave is refused before anything
+    is written.
     """
     from matplotlib.figure import Figure
 
@@ -497,5 +495,5 @@ def write_outputs(
     figure = Figure(figsize=(9, 2.8))  # drawn off screen: no pyplot state, no backend switch
     plot_pianoroll(piece, title=title, ax=figure.add_subplot())
     figure.savefig(paths[2], dpi=100, bbox_inches="tight")
-    engraving = score.engrave(piece, title=title, grid=score.DEFAULT_GRID, satb=satb, fermatas=fermatas)
+    engraving = score.engrave(piece, title=title, grid=score.DEFAULT_GRID, **score_options)
     return paths + engraving.write(stem)

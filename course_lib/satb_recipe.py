@@ -207,11 +207,20 @@ def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voice
 
 
 def harmonise_file(
-    midi_path: Path, out: Path, model: keras.Model | None = None, card: dict | None = None, seed: int = 0
+    midi_path: Path,
+    out: Path,
+    model: keras.Model | None = None,
+    card: dict | None = None,
+    seed: int = 0,
+    rules: bool = True,
 ) -> list[Path]:
     """Harmonise the top line of a MIDI file; write ``NAME-satb.mid`` (four tracks), ``.wav``, ``.png`` and the
-    choir score ``.musicxml`` and ``.svg`` (with the melody's fermatas)."""
-    from course_lib import pretrained
+    choir score ``.musicxml`` and ``.svg`` (with the melody's fermatas, parallels in red and crossings in blue).
+
+    ``rules=False`` is the model alone: no voice-leading rules while sampling and no second tries at
+    cadences; the files are then ``NAME-satb-alone.*``.
+    """
+    from course_lib import pretrained, voice_leading
     from course_lib.midi import read_midi
     from course_lib.notes import transpose
     from course_lib.recipes import write_outputs
@@ -224,13 +233,15 @@ def harmonise_file(
     melody, shift = melody_from_piece(read_midi(midi_path))
     started = time.perf_counter()
     card = card or {}
-    result = satb_model.harmonise(
-        model, melody, card.get("temperature", 0.75), seed, card.get("rules", True), card.get("cadence_tries", 4)
-    )
+    rules = rules and card.get("rules", True)
+    tries = card.get("cadence_tries", 4) if rules else 0
+    result = satb_model.harmonise(model, melody, card.get("temperature", 0.75), seed, rules, tries)
     seconds = time.perf_counter() - started
     piece = result.to_piece()
     piece.notes = transpose(piece.notes, -shift)
-    stem = Path(out) / f"{midi_path.stem}-satb"
-    title = f"{midi_path.name} harmonised by the four-voice model (seed {seed}, {seconds:.2f} s)"
+    stem = Path(out) / f"{midi_path.stem}-satb{'' if rules else '-alone'}"
+    set_up = "with rules and retries" if rules else "alone, no rules"
+    title = f"{midi_path.name} harmonised by the four-voice model {set_up} (seed {seed}, {seconds:.2f} s)"
     fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
-    return write_outputs(piece, stem, title, satb=True, fermatas=fermatas)
+    marks = voice_leading.marks(result)
+    return write_outputs(piece, stem, title, satb=True, fermatas=fermatas, marks=marks)

@@ -226,6 +226,21 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
     assert len(result.voices()) == 4  # a track per voice
     assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]
 
+    # --no-rules: the model alone, written beside the other under its own name, and what harmonise gives alone
+    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out"), "--no-rules"]) == 0
+    assert "hymn-satb-alone.mid" in capsys.readouterr().out
+    alone = read_midi(tmp_path / "out" / "hymn-satb-alone.mid")
+    from course_lib import pretrained
+
+    lines, shift = satb_recipe.melody_from_piece(read_midi(melody))
+    card = pretrained.card("satb")
+    expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature"], 0, rules=False)
+    for voice in range(4):
+        assert [n.pitch + shift for n in sorted(alone.voice(voice), key=lambda n: n.start)] == [
+            n.pitch for n in expected.to_piece().voice(voice)
+        ]
+    assert "alone, no rules" in (tmp_path / "out" / "hymn-satb-alone.musicxml").read_text()
+
 
 def test_an_interrupted_training_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     class Interrupt(satb_recipe.TimeLimit):

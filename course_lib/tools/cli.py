@@ -138,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     harmonise.add_argument("melody", type=Path, help="a MIDI file; its highest line is the soprano")
     harmonise.add_argument("--model", type=Path, help="a satb.keras from 'train satb' (default: the pretrained model)")
     harmonise.add_argument("--seed", type=int, default=0)
+    harmonise.add_argument(
+        "--no-rules",
+        dest="rules",
+        action="store_false",
+        help="the model alone: no voice-leading rules while sampling, no second tries at cadences",
+    )
     harmonise.add_argument("--out", type=Path, default=OUTPUT_DIR / "harmonised")
     score = groups.add_parser("score", help="engrave a MIDI file as MusicXML and SVG")
     score.add_argument("midi", type=Path, help="a MIDI file; notes are quantised to sixteenths")
@@ -354,7 +360,7 @@ def _harmonise(args: argparse.Namespace) -> int:
     model = card = None
     if args.model:
         model, card = satb_recipe.load_trained(args.model)
-    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed):
+    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed, args.rules):
         print(f"wrote {path}")
     return 0
 
