@@ -18,7 +18,7 @@ Harmonising 16 bars takes at most 1 s, alone or with rules. The cadence test is 
 (``voice_leading.cadence_at``): a root-position triad reached by a step, fourth or fifth in the
 bass, whatever the key. Also prints the harmoniser's NLL per voice step.
 
-Run: python bench/voice_leading.py [--pieces N] [--bars 16]
+Run: python bench/voice_leading.py [--pieces N] [--bars 16] [--model PATH/satb.keras] [--split valid]
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pieces", type=int, default=None, help="held-out pieces to use (default: all)")
     parser.add_argument("--bars", type=int, default=16, help="bars each piano-roll model writes")
+    parser.add_argument("--split", choices=("test", "valid"), default="test", help="valid: for choosing settings")
+    parser.add_argument("--model", help="a satb.keras from 'train satb' (default: the shipped harmoniser)")
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend before Keras loads)
@@ -60,10 +62,13 @@ def main() -> None:
     from course_lib.sampling import generate_frames
     from course_lib.tunes import load_tunes
 
-    test = satb_recipe.load_lines().test[: args.pieces]
-    card = pretrained.card("satb")
-    model = pretrained.load("satb")
+    test = getattr(satb_recipe.load_lines(), args.split)[: args.pieces]
+    model, card = (
+        satb_recipe.load_trained(args.model) if args.model else (pretrained.load("satb"), pretrained.card("satb"))
+    )
     temperature, tries = card["temperature"], card["cadence_tries"]
+    temperature_alone = card.get("temperature_alone", temperature)
+    set_ups = (("alone", False, temperature_alone, 0), ("with rules", True, temperature, tries))
     sopranos = [voices.soprano_only(p) for p in test]
     tunes = [satb_recipe.melody_from_piece(t.piece)[0] for t in load_tunes()]
 
@@ -75,21 +80,21 @@ def main() -> None:
         rolls = [generate_frames(roll_model, jsb.valid[i][:4], 4 * args.bars, seed=i)[4:] for i in range(count)]
         chorale_rows[f"{label} (top-down)"] = [voices.from_roll(r, lowest=21 - JSB_OCTAVE) for r in rolls]
     seconds = {}
-    for set_up, rules in (("alone", False), ("with rules", True)):
+    for set_up, rules, heat, retries in set_ups:
         started = time.perf_counter()
         chorale_rows[f"harmoniser {set_up}"] = satb_recipe.harmonise_all(
-            model, sopranos, temperature, rules=rules, cadence_tries=tries if rules else 0
+            model, sopranos, heat, rules=rules, cadence_tries=retries
         )
         seconds[set_up] = (time.perf_counter() - started) / len(sopranos)
     tune_rows = {
-        f"harmoniser {set_up}": satb_recipe.harmonise_all(
-            model, tunes, temperature, rules=rules, cadence_tries=tries if rules else 0
-        )
-        for set_up, rules in (("alone", False), ("with rules", True))
+        f"harmoniser {set_up}": satb_recipe.harmonise_all(model, tunes, heat, rules=rules, cadence_tries=retries)
+        for set_up, rules, heat, retries in set_ups
     }
 
-    bach = table(f"{len(test)} held-out chorales (split by tune)", chorale_rows, temperature)
-    table(f"{len(tunes)} melodies that are not chorales (data/melodies)", tune_rows, temperature, bach)
+    held = "held-out" if args.split == "test" else "validation"
+    heats = f"temperature {temperature_alone} alone, {temperature} with rules"
+    bach = table(f"{len(test)} {held} chorales (split by tune)", chorale_rows, heats)
+    table(f"{len(tunes)} melodies that are not chorales (data/melodies)", tune_rows, heats, bach)
 
     alone, tune_alone = _figures(chorale_rows["harmoniser alone"]), _figures(tune_rows["harmoniser alone"])
     print("\nthe model alone against the targets (issue 22)")
@@ -106,9 +111,9 @@ def main() -> None:
         print(f"  {name:36} {value:8.2f}   target {target:10} {'met' if met else 'NOT met'}")
 
     sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
-    for set_up, rules in (("alone", False), ("with rules", True)):
+    for set_up, rules, heat, retries in set_ups:
         started = time.perf_counter()
-        satb_model.harmonise(model, sixteen, temperature, 0, rules, tries if rules else 0)
+        satb_model.harmonise(model, sixteen, heat, 0, rules, retries)
         print(f"harmonising 16 bars (128 steps) {set_up}: {time.perf_counter() - started:.2f} s (target <= 1 s)")
         print(f"harmonising a held-out chorale {set_up}: {seconds[set_up]:.2f} s on average")
     nll = satb_model.nll_per_voice(model, test)
@@ -122,16 +127,16 @@ def _figures(pieces) -> dict[str, float]:
     return {**voice_leading.evaluate(pieces), "clean_pieces": clean_share(pieces)}
 
 
-def table(title: str, rows: dict, temperature: float, bach: dict | None = None) -> dict:
+def table(title: str, rows: dict, temperatures: str, bach: dict | None = None) -> dict:
     """Print one table of figures (with Bach's row first); returns Bach's figures."""
     figures = {name: _figures(pieces) for name, pieces in rows.items()}
     bach = bach or figures["Bach"]
-    print(f"\nvoice-leading figures, {title}; temperature {temperature}")
+    print(f"\nvoice-leading figures, {title}; {temperatures}")
     print("per 100 voice-pair moves (parallels, overlaps), adjacent-pair steps (crossings, spacing), notes, fermatas;")
     print("clean_pieces: per cent of pieces without a single parallel")
     print(f"{'':28}" + "".join(f"{k[:13]:>14}" for k in FIGURES))
     if "Bach" not in figures:
-        print(f"{'Bach (held-out chorales)':28}" + "".join(_cell(bach[k]) for k in FIGURES))
+        print(f"{'Bach (the chorales above)':28}" + "".join(_cell(bach[k]) for k in FIGURES))
     for name, values in figures.items():
         print(f"{name:28}" + "".join(_cell(values[k]) for k in FIGURES))
     return bach

@@ -1,6 +1,6 @@
 // Front end of course_lib.widgets.Player: a piano-roll picture, an <audio> element and a
 // playhead that follows the sound. Clicking the roll seeks; "Save MIDI" downloads the file.
-// With a score, the notes sounding are highlighted and clicking a note plays from there.
+// With a score, the notes sounding are highlighted and clicking a note moves the playhead to it.
 // Plain DOM, no dependencies, so it works offline in JupyterLab, Notebook 7, VS Code and Colab.
 
 function blobUrl(view, type) {
@@ -27,7 +27,7 @@ function render({ model, el }) {
   title.className = "course-player-title";
   const stage = document.createElement("div");
   stage.className = "course-player-stage";
-  stage.title = "click to play from here";
+  stage.title = "click to move the playhead here";
   const roll = document.createElement("img");
   roll.className = "course-player-roll";
   roll.alt = "piano roll";
@@ -46,7 +46,7 @@ function render({ model, el }) {
   controls.append(audio, save);
   const score = document.createElement("div");
   score.className = "course-player-score";
-  score.title = "click a note to play from there";
+  score.title = "click a note to move the playhead there";
   const scoreCaption = document.createElement("div");
   scoreCaption.className = "course-player-score-caption";
   el.append(title, stage, score, scoreCaption, controls);

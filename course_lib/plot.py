@@ -74,7 +74,7 @@ def plot_pianoroll(
     ax.set_xlabel("beat")
     ax.set_ylabel("pitch")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, loc="left" if len(voices) > 1 else "center")  # the voices' legend goes top right
     if len(voices) > len(VOICE_COLOURS):  # colours repeat: a legend would cover the notes and name none
         box = {"facecolor": "white", "alpha": 0.8, "linewidth": 0}
         ax.text(0.995, 0.98, f"{len(voices)} voices", transform=ax.transAxes, ha="right", va="top", bbox=box)
@@ -84,7 +84,8 @@ def plot_pianoroll(
             Patch(color=VOICE_COLOURS[v % len(VOICE_COLOURS)], label=names[i] if i < len(names) else f"voice {v}")
             for i, v in enumerate(voices)
         ]
-        ax.legend(handles=handles, loc="upper right", fontsize="small", ncol=len(handles))
+        # above the axes, not over the top notes
+        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize="small", ncol=len(handles))
     return ax
 
 

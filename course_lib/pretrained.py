@@ -51,6 +51,7 @@ def load(name: str) -> keras.Model:
     import keras
 
     import course_lib.models  # noqa: F401  (registers the custom layers for loading)
+    import course_lib.voice_intervals  # noqa: F401  (the harmoniser's interval layer, likewise)
 
     info = card(name)
     path = PRETRAINED_DIR / f"{name}.keras"

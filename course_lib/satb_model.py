@@ -8,9 +8,11 @@ At each grid step the model reads
 
 and predicts the three lower voices *in order*: the alto, then the tenor given the alto, then
 the bass given alto and tenor. Each voice is a softmax over the tokens of
-:mod:`course_lib.voices` (rest, hold, or a new note). Sampling therefore never has to choose
-four notes independently, the way a piano roll's keys are chosen, and so it can keep the
-voices apart and out of parallel fifths.
+:mod:`course_lib.voices` (rest, hold, or a new note), whose logits add a learned score for
+the intervals each candidate note would make with the voices above
+(:mod:`course_lib.voice_intervals`). Sampling therefore never has to choose four notes
+independently, the way a piano roll's keys are chosen, and so it can keep the voices apart and
+out of parallel fifths.
 
 Notebook: 09_four_voices
 """
@@ -23,9 +25,11 @@ import keras
 import numpy as np
 from keras import layers
 
-from course_lib.voices import FEATURES, HOLD, LOWEST, PAD, REST, VOCABULARY, Lines
+from course_lib.voice_intervals import IntervalBias, interval_bias
+from course_lib.voices import FEATURES, HOLD, LOWEST, PAD, POSITIONS, REST, VOCABULARY, Lines
 
 LOWER_VOICES = ("alto", "tenor", "bass")
+FERMATA = POSITIONS  # the meter column that is 1 while a fermata sounds
 BUCKETS = (64, 128, 192, 256)  # batches are padded to one of these lengths (steps)
 
 
@@ -35,8 +39,10 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
     Inputs: ``soprano`` (batch, steps) tokens; ``meter`` (batch, steps, FEATURES) bar position
     and fermatas; ``previous`` (batch, steps, 3) the alto, tenor and bass tokens one step
     earlier; ``chosen`` (batch, steps, 2) the alto and tenor tokens at this step (while training,
-    the true ones: teacher forcing). Outputs: ``alto``, ``tenor``, ``bass`` logits, each
-    (batch, steps, VOCABULARY). Soprano token 0 is padding and masks the step out.
+    the true ones: teacher forcing); ``before`` (batch, steps, 4) and ``now`` (batch, steps, 3)
+    the same as sounding pitches (-1: silent) for the interval bias, which also reads the
+    meter's fermata column. Outputs: ``alto``, ``tenor``,
+    ``bass`` logits, each (batch, steps, VOCABULARY). Soprano token 0 is padding and masks the step out.
 
     Notebook: 09_four_voices
     """
@@ -44,6 +50,8 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
     meter = keras.Input((None, FEATURES), name="meter")
     previous = keras.Input((None, 3), dtype="int32", name="previous")
     chosen = keras.Input((None, 2), dtype="int32", name="chosen")
+    before = keras.Input((None, 4), dtype="int32", name="before")
+    now = keras.Input((None, 3), dtype="int32", name="now")
 
     # 1. The melody, read both ways: step t sees the soprano's past and its future.
     soprano_embedding = layers.Embedding(VOCABULARY, embedding, mask_zero=True, name="soprano_embedding")
@@ -56,18 +64,20 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
     past = layers.LSTM(units, return_sequences=True, name="past")(layers.Concatenate()([melody, earlier]))
     state = layers.Dropout(dropout)(layers.Concatenate()([melody, past]))
 
-    # 3. One voice after another: alto, then tenor knowing the alto, then bass knowing both.
+    # 3. One voice after another: alto, then tenor knowing the alto, then bass knowing both,
+    #    each with a learned score for the intervals a candidate note makes with the voices above.
     alto_now = voice_embedding(chosen[:, :, 0])
     tenor_now = voice_embedding(chosen[:, :, 1])
     reads = {"alto": [state], "tenor": [state, alto_now], "bass": [state, alto_now, tenor_now]}
     outputs = {}
-    for voice, parts in reads.items():
+    for number, (voice, parts) in enumerate(reads.items(), start=1):
         x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
         x = layers.Dense(head, activation="relu", name=f"{voice}_hidden")(x)
-        outputs[voice] = layers.Dense(VOCABULARY, name=voice)(layers.Dropout(dropout)(x))
-    return keras.Model(
-        {"soprano": soprano, "meter": meter, "previous": previous, "chosen": chosen}, outputs, name="satb_harmoniser"
-    )
+        logits = layers.Dense(VOCABULARY, name=f"{voice}_logits")(layers.Dropout(dropout)(x))
+        intervals = IntervalBias(number, name=f"{voice}_intervals")([before, now, meter[:, :, FERMATA : FERMATA + 1]])
+        outputs[voice] = layers.Add(name=voice)([logits, intervals])
+    inputs = {"soprano": soprano, "meter": meter, "previous": previous, "chosen": chosen, "before": before, "now": now}
+    return keras.Model(inputs, outputs, name="satb_harmoniser")
 
 
 def model_inputs(lines: Lines) -> dict[str, np.ndarray]:
@@ -77,11 +87,14 @@ def model_inputs(lines: Lines) -> dict[str, np.ndarray]:
     """
     lower = lines.tokens[:, 1:].astype("int32")
     previous = np.concatenate([np.full((1, 3), REST, "int32"), lower[:-1]])
+    pitches = lines.pitches().astype("int32")
     return {
         "soprano": lines.tokens[None, :, 0].astype("int32"),
         "meter": lines.features()[None],
         "previous": previous[None],
         "chosen": lower[None, :, :2],
+        "before": np.concatenate([np.full((1, 4), -1, "int32"), pitches[:-1]])[None],
+        "now": pitches[None, :, :3],
     }
 
 
@@ -191,7 +204,7 @@ def nll_per_voice(model: keras.Model, pieces: Sequence[Lines], batch_size: int =
 
 
 def sampler_weights(model: keras.Model) -> dict[str, np.ndarray]:
-    """The NumPy arrays :func:`sample_step` needs: the voice embedding, the past LSTM and the heads.
+    """The NumPy arrays :func:`sample_step` needs: the voice embedding, the past LSTM, the heads and interval biases.
 
     Notebook: 09_four_voices
     """
@@ -199,7 +212,8 @@ def sampler_weights(model: keras.Model) -> dict[str, np.ndarray]:
     weights["kernel"], weights["recurrent"], weights["bias"] = model.get_layer("past").get_weights()
     for voice in LOWER_VOICES:
         weights[f"{voice}_w1"], weights[f"{voice}_b1"] = model.get_layer(f"{voice}_hidden").get_weights()
-        weights[f"{voice}_w2"], weights[f"{voice}_b2"] = model.get_layer(voice).get_weights()
+        weights[f"{voice}_w2"], weights[f"{voice}_b2"] = model.get_layer(f"{voice}_logits").get_weights()
+        weights[f"{voice}_intervals"] = model.get_layer(f"{voice}_intervals").get_weights()
     return weights
 
 
@@ -267,12 +281,14 @@ def sample_in_order(logits_for, rng, temperature=1.0):
     return chosen
 
 
-def sample_step(w, melody_t, previous, h, c, rng, temperature=1.0, forbid=None):
+def sample_step(w, melody_t, previous, before, soprano, fermata, h, c, rng, temperature=1.0, forbid=None):
     """Choose alto, tenor and bass for one step; return ``([alto, tenor, bass], h, c)``.
 
     ``melody_t`` is the melody encoding at this step, ``previous`` the three tokens of the step
-    before, ``h, c`` the past LSTM's state. ``forbid(voice, chosen)``, if given, returns a
-    boolean mask of tokens that voice may not sing (it is ignored if it would forbid them all).
+    before and ``before`` its four sounding pitches, ``soprano`` the soprano's pitch now (-1:
+    silent), ``fermata`` whether a fermata sounds, ``h, c`` the past LSTM's state.
+    ``forbid(voice, chosen)``, if given, returns a boolean mask of tokens that voice may not sing
+    (it is ignored if it would forbid them all).
 
     Notebook: 09_four_voices
     """
@@ -280,7 +296,11 @@ def sample_step(w, melody_t, previous, h, c, rng, temperature=1.0, forbid=None):
     state = np.concatenate([melody_t, h])
 
     def logits_for(voice, chosen):
-        logits = voice_logits(w, voice, state, chosen)
+        v = len(chosen) + 1  # 1 alto, 2 tenor, 3 bass
+        now = [soprano] + [sounding(token, before[u + 1]) for u, token in enumerate(chosen)]
+        now = np.array(now + [-1] * (3 - len(now)))
+        bias = interval_bias(w[f"{voice}_intervals"], v, before, now, np.array([float(fermata)]))
+        logits = voice_logits(w, voice, state, chosen) + bias
         logits[PAD] = -np.inf  # never padding
         if previous[len(chosen)] == REST:
             logits[HOLD] = -np.inf  # nothing to hold after a rest
@@ -307,7 +327,7 @@ def voice_rules(melody_pitch: int, before: np.ndarray) -> Callable:
 
     def forbid(voice: str, chosen: list[int]) -> np.ndarray:
         v = LOWER_VOICES.index(voice) + 1
-        now = [melody_pitch] + [_sounding(t, before[u + 1]) for u, t in enumerate(chosen)]
+        now = [melody_pitch] + [sounding(t, before[u + 1]) for u, t in enumerate(chosen)]
         candidates = np.where(tokens == HOLD, before[v], np.where(tokens > HOLD, note_pitches, -1))
         banned = np.zeros(VOCABULARY, dtype=bool)
         for u, pitch in enumerate(now):
@@ -320,7 +340,11 @@ def voice_rules(melody_pitch: int, before: np.ndarray) -> Callable:
     return forbid
 
 
-def _sounding(token: int, before: int) -> int:
+def sounding(token: int, before: int) -> int:
+    """The pitch a voice sounds with this token, given the pitch it sounded before (-1: silent).
+
+    Notebook: 09_four_voices
+    """
     return before if token == HOLD else -1 if token in (PAD, REST) else int(token) - 3 + LOWEST
 
 
@@ -359,9 +383,10 @@ def harmonise(
     while t < melody.steps:
         h, c, previous, before = state
         forbid = voice_rules(int(soprano[t]), before) if rules else None
-        previous, h, c = sample_step(weights, encoding[t], previous, h, c, rng, temperature, forbid)
+        step = (previous, before, int(soprano[t]), bool(melody.fermata[t]))
+        previous, h, c = sample_step(weights, encoding[t], *step, h, c, rng, temperature, forbid)
         tokens[t, 1:] = previous
-        before = np.array([soprano[t]] + [_sounding(tok, before[i + 1]) for i, tok in enumerate(previous)])
+        before = np.array([soprano[t]] + [sounding(tok, before[i + 1]) for i, tok in enumerate(previous)])
         t += 1
         state = saved[t] = (h, c, previous, before)
         if t in phrase_ends:

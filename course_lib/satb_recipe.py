@@ -65,20 +65,26 @@ def harmonise_all(
     return [satb_model.harmonise(model, p, temperature, seed + i, rules, cadence_tries) for i, p in enumerate(pieces)]
 
 
-def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[float, dict]:
-    """The sampling temperature with the fewest rule breaks per cadence on validation melodies.
+def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[float, float, dict]:
+    """The sampling temperatures with the fewest rule breaks per cadence on validation melodies.
 
-    Also scores the model alone (no rules, no second tries) at each temperature, for the card.
+    One for sampling with rules and second tries, one for the model alone (no rules, no second
+    tries); returns ``(with_rules, alone, the figures at every temperature)``.
     """
+
+    def score(figures: dict) -> float:
+        breaks = figures["parallels"] + figures["crossings"] + figures["out_of_range"]
+        return breaks + (100 - figures["cadences"]) / 10
+
     scored = {}
     for temperature in TEMPERATURES:
         alone = voice_leading.evaluate(harmonise_all(model, valid, temperature, rules=False, cadence_tries=0))
-        scored[f"{temperature} model alone"] = (float("inf"), alone)
+        scored[f"{temperature} model alone"] = (temperature, False, score(alone), alone)
         figures = voice_leading.evaluate(harmonise_all(model, valid, temperature))
-        breaks = figures["parallels"] + figures["crossings"] + figures["out_of_range"]
-        scored[temperature] = (breaks + (100 - figures["cadences"]) / 10, figures)
-    best = min(scored, key=lambda t: scored[t][0])
-    return float(best), {str(t): {k: round(v, 3) for k, v in s[1].items()} for t, s in scored.items()}
+        scored[str(temperature)] = (temperature, True, score(figures), figures)
+    best = {rules: min((s for s in scored.values() if s[1] == rules), key=lambda s: s[2])[0] for rules in (True, False)}
+    table = {name: {k: round(v, 3) for k, v in s[3].items()} for name, s in scored.items()}
+    return float(best[True]), float(best[False]), table
 
 
 def train(
@@ -129,7 +135,7 @@ def train(
     )
     train_seconds = time.perf_counter() - started
     model.load_weights(best)  # the best epoch, also when the run was resumed
-    temperature, by_temperature = choose_temperature(model, data.valid[:limit])
+    temperature, temperature_alone, by_temperature = choose_temperature(model, data.valid[:limit])
     path = save_atomically(model, folder / f"{NAME}.keras", include_optimizer=False)
     card = write_card(
         model,
@@ -147,6 +153,7 @@ def train(
         test={k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.test).items()},
         unit="nats per voice step (alto, tenor, bass; eighth-note grid)",
         temperature=temperature,
+        temperature_alone=temperature_alone,
         rules=True,
         cadence_tries=CADENCE_TRIES,
         valid_voice_leading=by_temperature,
@@ -213,12 +220,14 @@ def harmonise_file(
     card: dict | None = None,
     seed: int = 0,
     rules: bool = True,
+    staves: int = 2,
 ) -> list[Path]:
     """Harmonise the top line of a MIDI file; write ``NAME-satb.mid`` (four tracks), ``.wav``, ``.png`` and the
     choir score ``.musicxml`` and ``.svg`` (with the melody's fermatas, parallels in red and crossings in blue).
 
     ``rules=False`` is the model alone: no voice-leading rules while sampling and no second tries at
-    cadences; the files are then ``NAME-satb-alone.*``.
+    cadences; the files are then ``NAME-satb-alone.*``. ``staves`` is 2 (soprano and alto on one,
+    tenor and bass on the other) or 4 (one per voice).
     """
     from course_lib import pretrained, voice_leading
     from course_lib.midi import read_midi
@@ -235,7 +244,10 @@ def harmonise_file(
     card = card or {}
     rules = rules and card.get("rules", True)
     tries = card.get("cadence_tries", 4) if rules else 0
-    result = satb_model.harmonise(model, melody, card.get("temperature", 0.75), seed, rules, tries)
+    temperature = (
+        card.get("temperature", 0.75) if rules else card.get("temperature_alone", card.get("temperature", 0.75))
+    )
+    result = satb_model.harmonise(model, melody, temperature, seed, rules, tries)
     seconds = time.perf_counter() - started
     piece = result.to_piece()
     piece.notes = transpose(piece.notes, -shift)
@@ -244,4 +256,4 @@ def harmonise_file(
     title = f"{midi_path.name} harmonised by the four-voice model {set_up} (seed {seed}, {seconds:.2f} s)"
     fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
     marks = voice_leading.marks(result)
-    return write_outputs(piece, stem, title, satb=True, fermatas=fermatas, marks=marks)
+    return write_outputs(piece, stem, title, satb=True, fermatas=fermatas, marks=marks, staves=staves)

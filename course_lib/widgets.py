@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -76,7 +77,8 @@ class Player(anywidget.AnyWidget):
     overrides the piece's tempo. ``update(music)`` shows new music in the same player. "Save MIDI"
     downloads the file in the browser; :meth:`save_midi` writes it from Python. ``score=True`` (or
     a dict of :func:`course_lib.score.engrave` options) adds the engraved score: the notes sounding
-    are highlighted as the audio plays, and clicking a note plays from there.
+    are highlighted as the audio plays, and clicking a note moves the playhead to it. The MIDI
+    file is named after the title unless ``filename`` says otherwise.
 
     Notebook: 00_setup_check
     """
@@ -103,7 +105,7 @@ class Player(anywidget.AnyWidget):
         music: Music = (),
         *,
         title: str = "",
-        filename: str = "music.mid",
+        filename: str | None = None,
         steps_per_beat: int = 4,
         lowest: int = PIANO_LOWEST,
         tempo: TempoMap | float | None = None,
@@ -113,6 +115,7 @@ class Player(anywidget.AnyWidget):
         score: bool | Mapping[str, Any] = False,
         **kwargs: Any,
     ) -> None:
+        filename = filename or f"{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-') or 'music'}.mid"
         super().__init__(title=title, filename=filename, show_roll=show_roll, **kwargs)
         self.options = {"steps_per_beat": steps_per_beat, "lowest": lowest, "tempo": tempo}
         self.sound = {"renderer": renderer, "instrument": instrument}
@@ -227,7 +230,8 @@ class Sampler(_Generating):
 
     ``generate(**values)`` gets one keyword per control and returns music. ``controls`` maps
     names to specs for :func:`make_control`. Moving a control regenerates (unless
-    ``auto=False``); the button draws again with the same values. Errors appear in the widget.
+    ``auto=False``); the button draws again: with the next seed when there is a ``seed`` control,
+    else with the same values. Errors appear in the widget.
 
     Notebook: 05_lstm_melody
     """
@@ -241,7 +245,7 @@ class Sampler(_Generating):
         title: str = "",
         **player_options: Any,
     ) -> None:
-        self.generate = generate
+        self.generate, self.auto = generate, auto
         self.controls = {name: make_control(name, spec) for name, spec in controls.items()}
         self.button = ipywidgets.Button(description="Generate", icon="refresh")
         self.player = Player(title=title, **player_options)
@@ -249,7 +253,7 @@ class Sampler(_Generating):
         super().__init__(
             [ipywidgets.VBox(list(self.controls.values())), ipywidgets.HBox([self.button, self.status]), self.player]
         )
-        self.button.on_click(lambda _: self.regenerate())
+        self.button.on_click(lambda _: self.draw_again())
         if auto:
             for control in self.controls.values():
                 control.observe(lambda _: self.regenerate(), names="value")
@@ -259,6 +263,15 @@ class Sampler(_Generating):
     def values(self) -> dict[str, Any]:
         """The controls' current values, by name."""
         return {name: control.value for name, control in self.controls.items()}
+
+    def draw_again(self) -> None:
+        """What the button does: move a ``seed`` control on by one (wrapping round), then generate."""
+        seed = self.controls.get("seed")
+        if isinstance(seed, ipywidgets.IntSlider):
+            seed.value = seed.min + (seed.value - seed.min + 1) % (seed.max - seed.min + 1)
+            if self.auto:
+                return  # the control's observer has generated already
+        self.regenerate()
 
     def regenerate(self) -> bool:
         """Call the callback with the current values; True when it succeeded."""

@@ -10,13 +10,19 @@ from course_lib import satb_model, satb_recipe, voice_leading, voices
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
+from course_lib.voice_intervals import interval_bias
 from course_lib.voices import HOLD, REST, from_chords
 
 
 @pytest.fixture(scope="module")
 def tiny():
     keras.utils.set_random_seed(1)
-    return satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+    model = satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+    rng = np.random.default_rng(1)
+    for voice in satb_model.LOWER_VOICES:  # the interval weights start at zero: give them values to check
+        layer = model.get_layer(f"{voice}_intervals")
+        layer.set_weights([rng.normal(0, 0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +49,24 @@ def test_batches_group_by_length(piece):
 
 
 def test_the_numpy_step_gives_the_models_logits(tiny, piece):
-    """Teacher-forced, the NumPy LSTM step and heads must equal the Keras model step by step."""
+    """Teacher-forced, the NumPy LSTM step, heads and interval biases must equal the Keras model step by step."""
     outputs = tiny(satb_model.model_inputs(piece), training=False)
     w = satb_model.sampler_weights(tiny)
     encoding = satb_model.melody_encoding(tiny, piece)
+    pitches = piece.pitches()
     h = c = np.zeros(8)
-    previous = [REST] * 3
+    previous, before = [REST] * 3, np.full(4, -1)
     for t in range(piece.steps):
         h, c = satb_model.lstm_step(w, np.concatenate([encoding[t], w["embedding"][previous].ravel()]), h, c)
         state = np.concatenate([encoding[t], h])
         truth = piece.tokens[t, 1:].tolist()
         for i, voice in enumerate(satb_model.LOWER_VOICES):
-            mine = satb_model.voice_logits(w, voice, state, truth[:i])
+            fermata = np.array([float(piece.fermata[t])])
+            bias = interval_bias(w[f"{voice}_intervals"], i + 1, before, pitches[t, :3], fermata)
+            mine = satb_model.voice_logits(w, voice, state, truth[:i]) + bias
             theirs = keras.ops.convert_to_numpy(outputs[voice])[0, t]
             np.testing.assert_allclose(mine, theirs, atol=1e-4)
-        previous = truth
+        previous, before = truth, pitches[t]
 
 
 def test_the_numpy_melody_encoding_equals_the_bidirectional_layer(tiny, piece):
@@ -134,7 +143,14 @@ def test_rules_remove_parallels_and_second_tries_add_cadences(tiny):
 def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
     nll = satb_model.nll_per_voice(tiny, [piece])
     assert set(nll) == {"alto", "tenor", "bass", "mean"}
-    assert nll["alto"] == pytest.approx(np.log(voices.VOCABULARY), rel=0.05)  # untrained: near uniform
+    logits = keras.ops.convert_to_numpy(tiny(satb_model.model_inputs(piece), training=False)["alto"])[0]
+    log_p = (
+        logits
+        - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        - logits.max(-1, keepdims=True)
+    )
+    expected_alto = -log_p[np.arange(piece.steps), piece.tokens[:, 1]].mean()
+    assert nll["alto"] == pytest.approx(expected_alto, rel=1e-4)  # the mean cross-entropy of the model's logits
     assert nll["mean"] == pytest.approx((nll["alto"] + nll["tenor"] + nll["bass"]) / 3)
     # batched with a longer piece (so this one is padded), its steps must count the same
     longer = from_chords([(72, 67, 64, 48), (71, 67, 62, 43)] * 9)
@@ -193,6 +209,7 @@ def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
         satb_model.sample_in_order,
         satb_model.sample_step,
         voice_leading.parallel_kind,
+        interval_bias,
     ],
     ids=lambda f: f.__name__,
 )
@@ -234,7 +251,7 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
 
     lines, shift = satb_recipe.melody_from_piece(read_midi(melody))
     card = pretrained.card("satb")
-    expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature"], 0, rules=False)
+    expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature_alone"], 0, rules=False)
     for voice in range(4):
         assert [n.pitch + shift for n in sorted(alone.voice(voice), key=lambda n: n.start)] == [
             n.pitch for n in expected.to_piece().voice(voice)

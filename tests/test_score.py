@@ -271,6 +271,13 @@ def test_harmonise_writes_a_score_with_the_pitches_of_its_midi_file(tmp_path, ca
     lines = written_lines((tmp_path / "hymn-satb.musicxml").read_text())
     for voice, where in TWO_STAVES.items():
         assert lines[where] == expected_line(midi.voice(voice))
+    # four staves: music21 reads four parts, one voice each, with the MIDI file's pitches
+    assert main(["harmonise", str(melody), "--out", str(tmp_path / "four"), "--staves", "4"]) == 0
+    parsed = parse((tmp_path / "four" / "hymn-satb.musicxml").read_text())
+    assert [p.partName for p in parsed.parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+    lines = written_lines((tmp_path / "four" / "hymn-satb.musicxml").read_text())
+    for voice, where in FOUR_STAVES.items():
+        assert lines[where] == expected_line(midi.voice(voice))
 
 
 def test_a_notebook_shows_the_score_but_does_not_store_it(chorales):

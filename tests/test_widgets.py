@@ -111,7 +111,7 @@ def test_sampler_calls_back_with_the_controls_and_shows_errors():
     assert calls[-1] == (0, 60.0) and wav_seconds(sampler.player.wav) == pytest.approx(4.3, abs=0.01)
     sampler.controls["transpose"].value = 5
     assert sampler.player.piece.notes[0].pitch == 65
-    sampler.button.click()  # draw again with the same values
+    sampler.button.click()  # draw again: no seed control, so with the same values
     assert calls[-1] == (5, 60.0) and len(calls) == 4
     shown = sampler.player.wav
     sampler.controls["transpose"].value = 7
@@ -228,3 +228,21 @@ def test_the_player_takes_four_voice_lines_and_engraves_their_fermatas_and_marks
     assert [n.pitch for n in player.piece.notes if n.voice == 3] == [48, 50, 48]
     assert player.score_svg.count('class="fermata"') == 2  # above the soprano, below the bass
     assert player.score_svg.count(f'fill="{voice_leading.MARK_COLOURS["parallel"].upper()}"') >= 4
+
+
+def test_the_generate_button_draws_with_the_next_seed_and_the_file_is_named_after_the_title():
+    seeds = []
+
+    def generate(seed: int):
+        seeds.append(seed)
+        return Piece([n.transposed(seed) for n in SCALE])
+
+    for auto in (True, False):
+        seeds.clear()
+        sampler = Sampler(generate, {"seed": (0, 2, 1, 1)}, auto=auto, renderer="numpy", title="My tune, take 2")
+        for _ in range(3):
+            sampler.button.click()
+        assert seeds == [1, 2, 0, 1]  # one draw each time, the seed moving on and wrapping round
+    assert sampler.player.filename == "my-tune-take-2.mid"
+    assert Player(SCALE, renderer="numpy").filename == "music.mid"
+    assert Player(SCALE, renderer="numpy", title="x", filename="scale.mid").filename == "scale.mid"

@@ -144,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="the model alone: no voice-leading rules while sampling, no second tries at cadences",
     )
+    harmonise.add_argument("--staves", type=int, choices=(2, 4), default=2, help="staves of the score (default 2)")
     harmonise.add_argument("--out", type=Path, default=OUTPUT_DIR / "harmonised")
     score = groups.add_parser("score", help="engrave a MIDI file as MusicXML and SVG")
     score.add_argument("midi", type=Path, help="a MIDI file; notes are quantised to sixteenths")
@@ -360,7 +361,7 @@ def _harmonise(args: argparse.Namespace) -> int:
     model = card = None
     if args.model:
         model, card = satb_recipe.load_trained(args.model)
-    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed, args.rules):
+    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed, args.rules, args.staves):
         print(f"wrote {path}")
     return 0
 
