@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -95,6 +96,19 @@ def synthesize(
     if peak > 0:
         out *= 0.8 / peak
     return out.astype(np.float32)
+
+
+def opening(piece: Piece, seconds: float) -> Piece:
+    """The part of ``piece`` that sounds in its first ``seconds``: later notes dropped, notes across the cut cut.
+
+    Notebook: 00_setup_check (the Player plays the opening of a piece too long to render whole)
+    """
+    low, high = 0.0, max(piece.end, 0.0)
+    for _ in range(60):  # the beat at which ``seconds`` have passed (the tempo map only goes beats -> seconds)
+        middle = (low + high) / 2
+        low, high = (middle, high) if piece.tempo.seconds(middle) < seconds else (low, middle)
+    notes = [replace(n, end=min(n.end, high)) for n in piece.notes if n.start < high]
+    return replace(piece, notes=notes)
 
 
 def _duration_text(seconds: float) -> str:

@@ -49,7 +49,9 @@ function render({ model, el }) {
   score.title = "click a note to move the playhead there";
   const scoreCaption = document.createElement("div");
   scoreCaption.className = "course-player-score-caption";
-  el.append(title, stage, score, scoreCaption, controls);
+  const caption = document.createElement("div");
+  caption.className = "course-player-caption";
+  el.append(title, stage, score, scoreCaption, controls, caption);
 
   const urls = {};
   function setUrl(key, view, type) {
@@ -130,6 +132,10 @@ function render({ model, el }) {
     title.textContent = model.get("title");
     title.style.display = model.get("title") ? "" : "none";
   }
+  function showCaption() {
+    caption.textContent = model.get("caption");
+    caption.style.display = model.get("caption") ? "" : "none";
+  }
   function showSave() {
     const midi = model.get("midi");
     save.style.display = midi && midi.byteLength ? "" : "none";
@@ -170,6 +176,7 @@ function render({ model, el }) {
   model.on("change:time_map", moveHead);
   model.on("change:title", showTitle);
   model.on("change:midi", showSave);
+  model.on("change:caption", showCaption);
   model.on("change:score_svg", showScore);
   model.on("change:score_map", showScore);
   model.on("change:score_caption", showScore);
@@ -184,6 +191,7 @@ function render({ model, el }) {
   showAudio();
   showSave();
   showScore();
+  showCaption();
   return () => {
     if (frame !== null) cancelAnimationFrame(frame);
     for (const url of Object.values(urls)) if (url) URL.revokeObjectURL(url);

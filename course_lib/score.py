@@ -30,7 +30,7 @@ from music21.musicxml.m21ToXml import GeneralObjectExporter
 
 from course_lib.datasets import VOICES as SATB_NAMES
 from course_lib.datasets import Chorale
-from course_lib.errors import TooLargeError
+from course_lib.errors import CourseError, TooLargeError
 from course_lib.notation import ScoreError, Staff, bar_edges, staff_part
 from course_lib.notes import Note, Piece, TempoMap, quantise
 from course_lib.voices import Lines
@@ -391,6 +391,18 @@ def engrave(music: Piece | Lines, **options) -> Engraving:
         raise ScoreError("Verovio could not read the MusicXML music21 wrote")
     pages = [toolkit.renderToSVG(page) for page in range(1, toolkit.getPageCount() + 1)]
     return Engraving(pages, text, score.metadata.description or "", toolkit.renderToTimemap())
+
+
+def score_view(music: Piece | Lines, tempo: TempoMap, options: dict) -> tuple[str, list, str]:
+    """What a player shows of a score: the SVG, :func:`sounding_notes`, and a caption (or why there is no score).
+
+    Notebook: 00_setup_check (the Player's score)
+    """
+    try:
+        engraving = engrave(music, **options)
+    except CourseError as error:
+        return "", [], f"No score: {error}"
+    return engraving.svg, sounding_notes(engraving.timemap, tempo), engraving.caption
 
 
 def sounding_notes(timemap: Sequence[dict], tempo: TempoMap) -> list[list]:

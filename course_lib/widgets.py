@@ -21,14 +21,15 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from course_lib.audio import SAMPLE_RATE, synthesize, wav_bytes
-from course_lib.errors import CourseError
+from course_lib.audio import SAMPLE_RATE, opening, synthesize, wav_bytes
 from course_lib.midi import write_midi
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, as_piece
+from course_lib.score import score_view
 from course_lib.voices import Lines
 
 Music = Piece | Sequence[Note] | np.ndarray | Lines
+PLAYER_SECONDS = 10 * 60.0  # a longer piece sounds its first ten minutes (a 20 MB WAV sent to the browser)
 _ASSETS = Path(__file__).parent
 
 
@@ -78,7 +79,8 @@ class Player(anywidget.AnyWidget):
     downloads the file in the browser; :meth:`save_midi` writes it from Python. ``score=True`` (or
     a dict of :func:`course_lib.score.engrave` options) adds the engraved score: the notes sounding
     are highlighted as the audio plays, and clicking a note moves the playhead to it. The MIDI
-    file is named after the title unless ``filename`` says otherwise.
+    file is named after the title unless ``filename`` says otherwise. Music longer than
+    ``PLAYER_SECONDS`` shows whole but sounds its first ten minutes, and a caption says so.
 
     Notebook: 00_setup_check
     """
@@ -99,6 +101,7 @@ class Player(anywidget.AnyWidget):
     score_svg = traitlets.Unicode("").tag(sync=True)
     score_map = traitlets.List([]).tag(sync=True)  # [seconds, [ids of the notes sounding]]
     score_caption = traitlets.Unicode("").tag(sync=True)
+    caption = traitlets.Unicode("").tag(sync=True)  # says when only the opening of a long piece sounds
 
     def __init__(
         self,
@@ -134,7 +137,9 @@ class Player(anywidget.AnyWidget):
             raise TypeError(f"unknown option(s) {sorted(unknown)}; expected some of {sorted(self.options)}")
         self.options.update(options)
         piece = as_piece(music.to_piece() if isinstance(music, Lines) else music, **self.options)
-        waveform = synthesize(piece, SAMPLE_RATE, **self.sound)
+        seconds = piece.tempo.seconds(piece.end)
+        heard = opening(piece, PLAYER_SECONDS) if seconds > PLAYER_SECONDS else piece
+        waveform = synthesize(heard, SAMPLE_RATE, **self.sound)
         png, x0, x1, end_beat = roll_picture(piece)
         playable = Piece(
             [n for n in piece.notes if 0 <= n.pitch <= 127], piece.tempo, piece.time_signature, 0.0, piece.drum_voices
@@ -147,11 +152,12 @@ class Player(anywidget.AnyWidget):
             self.roll_png = png
             self.time_map = time_map(piece.tempo, end_beat, x0, x1)
             self.midi = write_midi(playable) if playable.notes else b""
+            cut = f"Sound: the first {PLAYER_SECONDS / 60:.0f} of {seconds / 60:.0f} minutes; Save MIDI has all of it."
+            self.caption = cut if heard is not piece else ""
             if self.score_options is not None:
                 engraved = music if isinstance(music, Lines) else piece  # lines keep their fermatas
-                self.score_svg, self.score_map, self.score_caption = _score_view(
-                    engraved, piece.tempo, self.score_options
-                )
+                view = score_view(engraved, piece.tempo, self.score_options)
+                self.score_svg, self.score_map, self.score_caption = view
 
     def save_midi(self, path: str | Path) -> Path:
         """Write the shown music as a MIDI file; returns the path."""
@@ -159,17 +165,6 @@ class Player(anywidget.AnyWidget):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.midi)
         return path
-
-
-def _score_view(music: Piece | Lines, tempo: TempoMap, options: Mapping[str, Any]) -> tuple[str, list, str]:
-    """The Player's score: SVG, the notes sounding over time, and a caption (why, when there is no score)."""
-    from course_lib.score import engrave, sounding_notes
-
-    try:
-        engraving = engrave(music, **options)
-    except CourseError as error:
-        return "", [], f"No score: {error}"
-    return engraving.svg, sounding_notes(engraving.timemap, tempo), engraving.caption
 
 
 def make_control(name: str, spec: Any) -> ipywidgets.ValueWidget:

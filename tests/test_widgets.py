@@ -246,3 +246,24 @@ def test_the_generate_button_draws_with_the_next_seed_and_the_file_is_named_afte
     assert sampler.player.filename == "my-tune-take-2.mid"
     assert Player(SCALE, renderer="numpy").filename == "music.mid"
     assert Player(SCALE, renderer="numpy", title="x", filename="scale.mid").filename == "scale.mid"
+
+
+def test_a_forty_minute_piece_opens_and_sounds_its_first_ten_minutes():
+    # a note every two beats for 40 minutes at 120 bpm (4,800 beats), with a note across the cut
+    notes = [Note(2.0 * i, 2.0 * i + 1.0, 60 + i % 12) for i in range(2400)] + [Note(1199.5, 1201.5, 72)]
+    piece = Piece(notes, TempoMap.constant(120.0))
+    player = Player(piece, renderer="numpy")
+    assert wav_seconds(player.wav) == pytest.approx(10 * 60 + 0.3, abs=0.05)  # ten minutes and the release tail
+    assert player.caption == "Sound: the first 10 of 40 minutes; Save MIDI has all of it."
+    assert len(read_midi(player.midi).notes) == len(notes)  # the file keeps the whole piece
+    assert player.time_map[-1][0] == pytest.approx(2399.5)  # the roll shows the whole piece: beat 4,799
+    assert Player(SCALE, renderer="numpy").caption == ""
+
+
+def test_opening_cuts_at_the_time_through_tempo_changes():
+    from course_lib.audio import opening
+
+    piece = Piece([Note(0, 4, 60), Note(3, 8, 62), Note(9, 10, 64)], TempoMap(((0.0, 60.0), (4.0, 120.0))))
+    cut = opening(piece, 5.0)  # 4 beats at 60 bpm, then 2 beats at 120: beat 6
+    assert [(n.start, round(n.end, 6), n.pitch) for n in cut.notes] == [(0, 4, 60), (3, 6.0, 62)]
+    assert cut.tempo == piece.tempo
