@@ -17,6 +17,7 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap, as_notes
+from course_lib.sustain import SUSTAIN_PEDAL, pedal_spans, sustain
 
 PathOrBytes = str | os.PathLike | bytes | bytearray
 
@@ -285,7 +286,7 @@ def _time_signature(data: bytes) -> tuple[int, int] | None:
     return data[0], 2 ** data[1]
 
 
-def read_midi(source: PathOrBytes) -> Piece:
+def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
     """Read a Standard MIDI File (format 0 or 1) from a path or bytes into a :class:`Piece`.
 
     Each channel of each track that plays notes becomes a voice, numbered from 0 in file order
@@ -293,6 +294,8 @@ def read_midi(source: PathOrBytes) -> Piece:
     (General MIDI drums) are listed in ``piece.drum_voices``; piano rolls leave them out unless
     asked. Tempo and time-signature meta events from any track are kept (the first sensible time
     signature wins; 0/4 or a denominator beyond 64 is ignored). Zero-length notes are dropped.
+    With ``sustain_pedal``, a note released while its channel's sustain pedal is down lasts until
+    the pedal comes up (:mod:`course_lib.sustain`), as a listener hears it.
 
     Notebook: 01_midi_bytes
     """
@@ -319,12 +322,18 @@ def read_midi(source: PathOrBytes) -> Piece:
             elif event.status == META_TIME_SIGNATURE and time_signature is None:
                 time_signature = _time_signature(event.data)
         by_channel: dict[int, list[MidiEvent]] = {}
+        pedals: dict[int, list[tuple[float, int]]] = {}
         for event in events:
             if event.kind == "channel" and event.status & 0xE0 == 0x80:  # note-on or note-off
                 by_channel.setdefault(event.status & 0x0F, []).append(event)
+            elif event.kind == "channel" and event.status & 0xF0 == 0xB0 and event.data[0] == SUSTAIN_PEDAL:
+                pedals.setdefault(event.status & 0x0F, []).append((event.tick / header.ticks_per_beat, event.data[1]))
         track_end = [MidiEvent(events[-1].tick, "meta", META_END_OF_TRACK, b"")] if events else []
         for channel in sorted(by_channel):  # notes never closed end where the track ends
             channel_notes = pair_notes(by_channel[channel] + track_end, header.ticks_per_beat, voice)
+            if sustain_pedal and channel in pedals:
+                end = events[-1].tick / header.ticks_per_beat
+                channel_notes = sorted(sustain(channel_notes, pedal_spans(pedals[channel], end)), key=note_order)
             if channel_notes:
                 notes.extend(channel_notes)
                 if channel == DRUM_CHANNEL:

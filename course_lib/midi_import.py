@@ -4,12 +4,15 @@
 cores), and writes ``output/data/NAME/``:
 
 - ``pieces.npz``: per imported file a piano roll on a beat grid (88 keys, drums left out) and a
-  melody line (the highest sounding note, as tokens), plus its split;
+  melody line (the highest note sounding at each step, as tokens), plus its split;
 - ``manifest.json``: every file, imported or skipped and why, the options, the split, and the
   sha256 of ``pieces.npz``.
 
 The split is by file, seeded, and files with identical bytes share a split, so no piece leaks
-from training into validation. Importing an unchanged folder again reuses what was built.
+from training into validation. By default the sustain pedal lengthens the notes it holds. Each
+imported file's entry records the share of its onsets that fall off the beat grid: near 1 for a
+recorded performance, whose rhythm the grid cannot hold. Importing an unchanged folder again
+reuses what was built.
 
 Notebook: 10_your_own_music
 """
@@ -40,12 +43,14 @@ IMPORT_DIR = Path("output") / "data"
 MIDI_SUFFIXES = (".mid", ".midi")
 MANIFEST_NAME = "manifest.json"
 PIECES_NAME = "pieces.npz"
-FORMAT = 1  # bump when what is stored changes: an old import is then rebuilt, not reused
+FORMAT = 2  # bump when what is stored changes: an old import is then rebuilt (2: skyline melody, pedal)
 N_KEYS = PIANO_HIGHEST - PIANO_LOWEST + 1
 # Melodies are stored with one token per MIDI pitch (2 + pitch); a model's vocabulary is cut to the data's range.
 ALL_PITCHES = MelodyVocabulary(0, 127)
 SPLIT_NAMES = ("train", "valid", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+OFF_GRID = 0.1  # an onset further than this fraction of a step from the grid is off it
+PERFORMANCE = 0.5  # a file with more than this share of onsets off the grid is played, not written, music
 SMALL_FOLDER = 64  # fewer files than this are read in this process: starting workers would cost more
 
 
@@ -59,6 +64,7 @@ class ImportOptions:
     steps_per_beat: int = 4
     max_beats: float = 4096.0  # longer files are skipped as "too long" (about 34 minutes at 120 bpm)
     seed: int = 0
+    sustain_pedal: bool = True  # notes released under the sustain pedal sound until it comes up
 
     def __post_init__(self) -> None:
         if not 1 <= self.steps_per_beat <= 96:
@@ -100,7 +106,7 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
         return FileResult({**entry, "status": "skipped", "reason": reason})
 
     try:
-        piece = read_midi(data)
+        piece = read_midi(data, sustain_pedal=options.sustain_pedal)
     except CourseError as error:
         return skip(f"not readable: {error}")
     pitched = piece.pitched_notes
@@ -125,14 +131,36 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
         drum_notes=len(piece.notes) - len(pitched),
         time_signature=list(piece.time_signature),
         tempo_bpm=round(piece.tempo.bpm_at(0.0), 2),
+        off_grid=round(off_grid_share(pitched, options.steps_per_beat), 3),
     )
     return FileResult(entry, np.packbits(roll, axis=1), melody)  # packed: 8x less to send between processes
 
 
-def melody_tokens(notes: list[Note], steps_per_beat: int, n_steps: int) -> np.ndarray:
-    """The top line of ``notes`` as :data:`ALL_PITCHES` tokens, ``n_steps`` long.
+def off_grid_share(notes: list[Note], steps_per_beat: int) -> float:
+    """The share of onsets further than :data:`OFF_GRID` of a step from the grid: near 1 for a recorded performance.
 
-    The same as ``ALL_PITCHES.encode(monophonic(quantise(notes, steps_per_beat)))``, padded with
+    Notebook: 10_your_own_music
+    """
+    steps = np.array([n.start for n in notes]) * steps_per_beat
+    return float(np.mean(np.abs(steps - np.round(steps)) > OFF_GRID)) if len(steps) else 0.0
+
+
+def performances(manifest: dict) -> list[tuple[str, float]]:
+    """``(path, share of onsets off the grid)`` of the imported files that look played rather than written.
+
+    Notebook: 10_your_own_music
+    """
+    return [
+        (e["path"], e["off_grid"])
+        for e in manifest["files"]
+        if e["status"] == "imported" and e.get("off_grid", 0.0) > PERFORMANCE
+    ]
+
+
+def melody_tokens(notes: list[Note], steps_per_beat: int, n_steps: int) -> np.ndarray:
+    """The highest note sounding at each step, as :data:`ALL_PITCHES` tokens, ``n_steps`` long.
+
+    The same as ``ALL_PITCHES.encode(skyline(quantise(notes, steps_per_beat)))``, padded with
     rests, but on plain numbers: tens of thousands of notes take milliseconds, not a second.
     """
     tokens = np.zeros(n_steps, dtype=np.uint8)  # REST
@@ -141,18 +169,14 @@ def melody_tokens(notes: list[Note], steps_per_beat: int, n_steps: int) -> np.nd
     starts = np.floor(np.array([n.start for n in notes]) * steps_per_beat + 0.5).astype(np.int64)
     ends = np.maximum(np.floor(np.array([n.end for n in notes]) * steps_per_beat + 0.5).astype(np.int64), starts + 1)
     pitches = np.array([n.pitch for n in notes], dtype=np.int64)
-    line: list[list[int]] = []  # [start, end, pitch] of the notes kept
-    for i in np.lexsort((-pitches, starts)).tolist():  # by onset, the highest of a chord first
-        start = int(starts[i])
-        if line and start == line[-1][0]:
-            continue  # a lower note of a chord
-        if line and start < line[-1][1]:
-            line[-1][1] = start  # the sounding note stops where the next begins
-        line.append([start, int(ends[i]), int(pitches[i])])
-    for start, end, pitch in line:
-        if start < n_steps:
-            tokens[start] = ALL_PITCHES.token(pitch)
-            tokens[start + 1 : min(end, n_steps)] = HOLD
+    owner = np.full(n_steps + 1, -1, dtype=np.int64)  # which note is on top at each step
+    for i in np.lexsort((ends, starts, pitches)).tolist():  # by pitch, start, end: the top note is written last
+        owner[starts[i] : min(ends[i], n_steps)] = i
+    owner = owner[:n_steps]
+    on_top = owner >= 0
+    begins = on_top & np.concatenate([[True], owner[1:] != owner[:-1]])
+    tokens[on_top] = HOLD
+    tokens[begins] = pitches[owner[begins]] + 2  # ALL_PITCHES.token(pitch)
     return tokens
 
 
@@ -281,6 +305,7 @@ def import_folder(
     counts = {"files": len(entries), "imported": len(imported), "skipped": len(entries) - len(imported)}
     counts.update({s: splits.count(s) for s in SPLIT_NAMES})
     counts["identical_files"] = len(imported) - len({r.entry["sha256"] for r in imported})
+    counts["off_the_grid"] = sum(r.entry["off_grid"] > PERFORMANCE for r in imported)
     manifest = {
         "name": name,
         "format": FORMAT,

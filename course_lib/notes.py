@@ -177,6 +177,31 @@ def monophonic(notes: Sequence[Note]) -> list[Note]:
     return line
 
 
+def skyline(notes: Sequence[Note]) -> list[Note]:
+    """The highest note sounding at each moment, as one line (a piano piece's melody, roughly).
+
+    Unlike :func:`monophonic`, a held high note is not cut by a later, lower one; a lower note
+    shows only where no higher note sounds, and where it comes back from under one it counts as a
+    new note. Of two notes of the same pitch, the later one leads (of two struck together, the longer).
+
+    Notebook: 10_your_own_music
+    """
+    cuts = sorted({t for n in notes for t in (n.start, n.end)})
+    line: list[Note] = []
+    owner = None
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        sounding = [n for n in notes if n.start <= start < n.end]
+        top = max(sounding, key=lambda n: (n.pitch, n.start, n.end), default=None)
+        if top is None:
+            owner = None
+        elif top is owner and line[-1].end == start:
+            line[-1] = replace(line[-1], end=end)
+        else:
+            line.append(replace(top, start=start, end=end))
+            owner = top
+    return line
+
+
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 

@@ -83,7 +83,7 @@ def test_manifest_lists_every_file_with_its_reason(folder, tmp_path):
     assert sorted(split_of.values()).count("train") == 8 and len(split_of) == 10  # 8/1/1 by content
     stored = json.loads((tmp_path / "out" / "mine" / "manifest.json").read_text())
     assert stored == {k: v for k, v in manifest.items() if k != "reused"}
-    assert stored["options"] == {"steps_per_beat": 4, "max_beats": 500.0, "seed": 0}
+    assert stored["options"] == {"steps_per_beat": 4, "max_beats": 500.0, "seed": 0, "sustain_pedal": True}
     assert stored["data_sha256"] == midi_import.sha256_of(tmp_path / "out" / "mine" / "pieces.npz")
 
 
@@ -214,13 +214,13 @@ def test_import_train_and_generate_from_the_command_line(tmp_path, monkeypatch, 
     ),
     st.sampled_from([1, 2, 3, 4, 12]),
 )
-def test_fast_melody_line_is_the_top_line_of_notebook_02(raw, steps_per_beat):
-    from course_lib.notes import monophonic, quantise
+def test_fast_melody_line_is_the_skyline_of_the_notes(raw, steps_per_beat):
+    from course_lib.notes import quantise, skyline
     from course_lib.pianoroll import to_pianoroll
 
     notes = sorted(Note(start, start + length, pitch) for start, length, pitch in raw)
     n_steps = len(to_pianoroll(notes, steps_per_beat))
-    slow = midi_import.ALL_PITCHES.encode(monophonic(quantise(notes, steps_per_beat)), steps_per_beat)
+    slow = midi_import.ALL_PITCHES.encode(skyline(quantise(notes, steps_per_beat)), steps_per_beat)
     assert midi_import.melody_tokens(notes, steps_per_beat, n_steps).tolist() == slow + [0] * (n_steps - len(slow))
 
 

@@ -14,53 +14,11 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from raw_midi import meter, midi_file, note, pedal
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "solutions" / "10_your_own_music.ipynb"
-DIVISION = 480  # ticks per quarter note
 FOLDER_LINE = 'FOLDER = DATA_DIR / "midi" / "demo"'
-
-
-def vlq(value: int) -> bytes:
-    """A MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    while value > 0x7F:
-        value >>= 7
-        out.append((value & 0x7F) | 0x80)
-    return bytes(reversed(out))
-
-
-def track(events: list[tuple[int, bytes]]) -> bytes:
-    """One track chunk from ``(absolute tick, event bytes)``, in time order, note-offs first at a tick."""
-    body, last = b"", 0
-    for tick, data in sorted(events, key=lambda e: (e[0], e[1][0] & 0xF0 != 0x80)):
-        body += vlq(tick - last) + data
-        last = tick
-    body += vlq(0) + b"\xff\x2f\x00"
-    return b"MTrk" + len(body).to_bytes(4, "big") + body
-
-
-def midi_file(tracks: list[list[tuple[int, bytes]]]) -> bytes:
-    header = (6).to_bytes(4, "big") + (1).to_bytes(2, "big") + len(tracks).to_bytes(2, "big")
-    return b"MThd" + header + DIVISION.to_bytes(2, "big") + b"".join(track(t) for t in tracks)
-
-
-def note(channel: int, start: float, end: float, pitch: int, velocity: int = 80) -> list[tuple[int, bytes]]:
-    """A note from beat ``start`` to beat ``end`` (any float: performances are off the grid)."""
-    on, off = round(start * DIVISION), round(end * DIVISION)
-    return [(on, bytes([0x90 | channel, pitch, velocity])), (off, bytes([0x80 | channel, pitch, 0]))]
-
-
-def meter(numerator: int, denominator_log2: int, bpm: float = 100.0) -> list[tuple[int, bytes]]:
-    tempo = round(60_000_000 / bpm).to_bytes(3, "big")
-    return [(0, b"\xff\x51\x03" + tempo), (0, bytes([0xFF, 0x58, 4, numerator, denominator_log2, 24, 8]))]
-
-
-def pedal(channel: int, down: float, up: float) -> list[tuple[int, bytes]]:
-    return [
-        (round(down * DIVISION), bytes([0xB0 | channel, 64, 127])),
-        (round(up * DIVISION), bytes([0xB0 | channel, 64, 0])),
-    ]
 
 
 def piano_with_pedal(seed: int) -> bytes:
@@ -172,4 +130,8 @@ def test_notebook_10_runs_on_a_folder_that_is_not_the_demo(folder, tmp_path, mon
     assert len(statuses) == 11 and statuses["band/unfinished_download.mid"] == "skipped"
     assert "band/unfinished_download.mid" in text  # the notebook shows what was skipped, by name
     assert statuses["piano/nocturne.mid"] == statuses["performances/rubato.mid"] == "imported"
+    # the performances are named as played rather than written; the written pieces are not
+    assert "performances/improvisation.mid: " in text and "performances/rubato.mid: " in text
+    assert "played rather than written (most onsets off the grid of 4 per beat): 2" in text
+    assert manifest["counts"]["off_the_grid"] == 2
     assert os.path.isdir(tmp_path / "output" / "data" / "my_music")

@@ -144,3 +144,14 @@ def test_as_piece_reads_rolls_copies_pieces_and_overrides_tempo():
     assert (copy.time_signature, copy.pickup) == ((3, 4), 1.0) and copy.notes is not original.notes
     assert as_piece([Note(0.0, 1.0, 60)]).tempo == TempoMap()
     assert as_piece(original) is original  # nothing to change: no copy, so a second call is free
+
+
+def test_skyline_keeps_a_held_high_note_over_later_lower_ones():
+    from course_lib.notes import skyline
+
+    # a melody note E5 held 4 beats over an accompaniment that starts later, below it, and outlasts it
+    notes = [Note(0.0, 4.0, 76), Note(1.0, 2.0, 60), Note(2.0, 6.0, 64), Note(4.0, 5.0, 79), Note(4.0, 5.0, 79)]
+    assert skyline(notes) == [Note(0.0, 4.0, 76), Note(4.0, 5.0, 79), Note(5.0, 6.0, 64)]  # E4 shows once G5 ends
+    from course_lib.notes import monophonic
+
+    assert monophonic(notes)[0] == Note(0.0, 1.0, 76)  # the latest onset cuts the held note: not a melody

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
         "--max-beats", type=positive_float, default=4096, help="skip longer files (default 4096 beats)"
     )
     imports.add_argument("--seed", type=int, default=0, help="seed of the split by file (default 0)")
+    imports.add_argument(
+        "--no-sustain-pedal",
+        dest="sustain_pedal",
+        action="store_false",
+        help="keep notes as long as their keys are down, ignoring the sustain pedal (controller 64)",
+    )
     imports.add_argument("--workers", type=positive_int, help="processes reading files (default: one per core)")
     notebooks = groups.add_parser("notebooks").add_subparsers(dest="action", required=True)
     notebooks.add_parser("build", help="regenerate notebooks/ from solutions/")
@@ -224,7 +230,7 @@ def _import(args: argparse.Namespace) -> int:
     from course_lib import midi_import
 
     started = time.perf_counter()
-    options = midi_import.ImportOptions(args.steps_per_beat, args.max_beats, args.seed)
+    options = midi_import.ImportOptions(args.steps_per_beat, args.max_beats, args.seed, args.sustain_pedal)
     manifest = midi_import.import_folder(
         args.folder, args.name, options, workers=args.workers, progress=midi_import.print_progress
     )
