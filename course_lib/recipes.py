@@ -319,7 +319,6 @@ RECIPES: dict[str, Recipe] = {
     )
 }
 MODELS = tuple(RECIPES)
-DEFAULT_SOURCE = {name: recipe.default_source for name, recipe in RECIPES.items()}
 FRAME_SETTINGS = {name: recipe.settings for name, recipe in RECIPES.items() if recipe.unit == "frame"}
 
 

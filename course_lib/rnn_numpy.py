@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GATES = ("input", "forget", "candidate", "output")
-
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The logistic function, computed without overflow for large ``|z|``.

@@ -91,9 +91,6 @@ def filter_logits_ops(logits, temperature, top_k, top_p):
     return ops.where(logits < threshold, -np.inf, logits)
 
 
-filter_logits_tf = filter_logits_ops  # its name when it was written in TensorFlow
-
-
 def categorical_from_uniform(logits, uniform):
     """A token per row of ``logits`` ``(batch, vocabulary)``, given one uniform draw in [0, 1) per row.
 

@@ -200,17 +200,17 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return 0
 
     from course_lib.tools import grading
-    from course_lib.tools import notebooks as exercises
+    from course_lib.tools import notebooks as notebook_tools
 
     if args.action == "build":
         for path in grading.tag_solutions():
-            print(f"tagged {path.relative_to(exercises.ROOT)} for nbgrader")
-        for path in exercises.build_student_notebooks():
-            print(f"wrote {path.relative_to(exercises.ROOT)}")
+            print(f"tagged {path.relative_to(notebook_tools.ROOT)} for nbgrader")
+        for path in notebook_tools.build_student_notebooks():
+            print(f"wrote {path.relative_to(notebook_tools.ROOT)}")
         return 0
     if args.action == "check":
         problems = [f"{name}: nbgrader metadata missing or stale" for name in grading.untagged_solutions()]
-        problems += exercises.out_of_sync()
+        problems += notebook_tools.out_of_sync()
         for problem in problems:
             print(problem)
         if problems:

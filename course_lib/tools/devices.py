@@ -72,7 +72,7 @@ def check_divides(count: int, batch_size: int) -> None:
 def data_parallel(count: int, batch_size: int) -> Iterator[str]:
     """Build, compile and train inside this block to use ``count`` devices; yields what they are.
 
-    Notebook: none (the command line's ``--devices``)
+    Used by the command line's ``--devices``.
     """
     if count == 1:
         yield "1 device"
