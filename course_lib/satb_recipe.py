@@ -95,11 +95,13 @@ def train(
     progress: Callable[[str], None] | None = print,
     command: str = "python -m course_lib train satb",
     seed: int = 0,
+    size: dict | None = None,
 ) -> dict:
     """Train the harmoniser into ``out/satb/``: ``satb.keras`` and its card ``satb.json``.
 
     Running it again after an interruption resumes from ``out/satb/backup`` (Keras's
-    ``BackupAndRestore``). Returns the card.
+    ``BackupAndRestore``). ``size`` overrides :func:`~course_lib.satb_model.satb_harmoniser`'s
+    sizes (the tests train a tiny one). Returns the card.
     """
     from course_lib.tools.cards import write_card
     from course_lib.training import check_run_settings, check_writable, save_atomically
@@ -111,10 +113,12 @@ def train(
     resuming = (folder / "backup").exists()
     data_sha256 = datasets.sha256_of(datasets.CHORALES_FILE)
     settings = {"model": NAME, "data": "chorales", "data_sha256": data_sha256, "limit": limit, "seed": seed}
+    if size:
+        settings["size"] = size
     check_run_settings(folder / "run.json", settings, resuming)
     if progress and resuming:
         progress(f"resuming from {folder / 'backup'}")
-    model = satb_model.compile_harmoniser(satb_model.satb_harmoniser())
+    model = satb_model.compile_harmoniser(satb_model.satb_harmoniser(**(size or {})))
     best = folder / "best.weights.h5"
     callbacks = [
         keras.callbacks.BackupAndRestore(str(folder / "backup")),

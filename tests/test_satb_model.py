@@ -13,11 +13,13 @@ from course_lib.notes import Note, Piece
 from course_lib.voice_intervals import interval_bias
 from course_lib.voices import HOLD, REST, from_chords
 
+TINY = {"units": 8, "embedding": 4, "head": 8}  # a harmoniser small enough to train in a test
+
 
 @pytest.fixture(scope="module")
 def tiny():
     keras.utils.set_random_seed(1)
-    model = satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+    model = satb_model.satb_harmoniser(**TINY)
     rng = np.random.default_rng(1)
     for voice in satb_model.LOWER_VOICES:  # the interval weights start at zero: give them values to check
         layer = model.get_layer(f"{voice}_intervals")
@@ -266,11 +268,11 @@ def test_an_interrupted_training_run_resumes_where_it_stopped(tmp_path, monkeypa
 
     monkeypatch.setattr(satb_recipe, "TimeLimit", Interrupt)
     with pytest.raises(KeyboardInterrupt):
-        satb_recipe.train(tmp_path, epochs=2, limit=4, progress=None)
+        satb_recipe.train(tmp_path, epochs=2, limit=4, progress=None, size=TINY)
     assert (tmp_path / "satb" / "backup").exists()
     monkeypatch.undo()
     lines = []
-    card = satb_recipe.train(tmp_path, epochs=2, limit=4, progress=lines.append)
+    card = satb_recipe.train(tmp_path, epochs=2, limit=4, progress=lines.append, size=TINY)
     assert lines[0].startswith("resuming from")
     assert lines[1].startswith("satb epoch   2")  # epoch 1 was not trained again
     assert card["epochs"] == 2 and not (tmp_path / "satb" / "backup").exists()
