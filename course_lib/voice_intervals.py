@@ -37,9 +37,8 @@ from course_lib.voices import HOLD, LOWEST, VOCABULARY
 SCALE = 10.0  # the bias is SCALE x the weights: they learn SCALE times as fast
 STEPS = 12  # melodic steps up to an octave each way have their own weight; larger leaps share the end ones
 TOKENS = np.arange(VOCABULARY, dtype=np.int32)
-TOKEN_PITCHES = np.where(TOKENS > HOLD, TOKENS - 3 + LOWEST, -1).astype(
-    np.int32
-)  # -1: padding, rest and hold have no pitch
+# the pitch of each token; -1 for padding, rest and hold, which have none
+TOKEN_PITCHES = np.where(TOKENS > HOLD, TOKENS - 3 + LOWEST, -1).astype(np.int32)
 
 
 def interval_bias(weights: Sequence[Any], voice: int, before: Any, now: Any, fermata: Any, ops: Any = np) -> Any:

@@ -29,7 +29,7 @@ from course_lib.score import score_view
 from course_lib.voices import Lines
 
 Music = Piece | Sequence[Note] | np.ndarray | Lines
-PLAYER_SECONDS = 10 * 60.0  # a longer piece sounds its first ten minutes (a 20 MB WAV sent to the browser)
+PLAYER_SECONDS = 10 * 60.0  # a longer piece sounds its first ten minutes (a 26 MB WAV sent to the browser)
 _ASSETS = Path(__file__).parent
 
 
