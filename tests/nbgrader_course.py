@@ -36,7 +36,7 @@ GRADED = [path.name for path in notebooks.solution_notebooks() if notebooks.BEGI
 def nbgrader_cli(course: Path, *args: str, tries: int = 2) -> None:
     """Run an nbgrader command in the course folder; a run that stalls past 10 minutes is tried once more.
 
-    On 2026-12-03 two of five whole-suite runs saw one of the two autogrades (which run at the same
+    On 2026-12-03 two of four whole-suite runs saw one of the two autogrades (which run at the same
     time, one per core) stall past 15 minutes, where it normally takes 2-4. The cause was not found;
     by the time a second try starts, the other autograde has finished.
     """
