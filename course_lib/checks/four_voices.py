@@ -20,7 +20,7 @@ PARALLEL_CASES = [
     (((72, 60), (74, 62)), "octave", "C5/C4 -> D5/D4 are parallel octaves (12 semitones, 12 % 12 == 0)."),
     (((60, 60), (62, 62)), "unison", "two voices on C4 both moving to D4: parallel unisons (interval 0)."),
     (((67, 60), (62, 55)), "fifth", "both voices moving down a fifth apart are parallel too: same direction."),
-    (((67, 48), (74, 43)), None, "G4/C3 -> D5/G2: the voices move in opposite directions; contrary fifths are fine."),
+    (((67, 48), (74, 43)), None, "G4/C3 -> D5/G2: opposite directions; this evaluator does not count contrary fifths."),
     (((67, 60), (67, 62)), None, "the upper voice holds G4: oblique motion is never parallel; both must move."),
     (((67, 60), (69, 63)), None, "a fifth followed by a sixth (A4/Eb4) is not a parallel fifth."),
     (((72, 60), (74, 60)), None, "the lower voice holds: an octave followed by a ninth is not parallel."),

@@ -110,8 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     notebooks = groups.add_parser("notebooks").add_subparsers(dest="action", required=True)
     notebooks.add_parser("build", help="regenerate notebooks/ from solutions/")
     notebooks.add_parser("check", help="fail if notebooks/ is out of date")
-    run = notebooks.add_parser("run", help="execute solutions in quick mode, keep light outputs")
+    run = notebooks.add_parser("run", help="execute solutions in full mode, keep light outputs and their provenance")
     run.add_argument("prefixes", nargs="*", help="notebook numbers or names (default: all)")
+    run.add_argument("--quick", action="store_true", help="run in quick mode (COURSE_QUICK=1), as the tests do")
     from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
 
     train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
@@ -218,7 +219,7 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         return 1 if problems else 0
     from course_lib.tools import runner
 
-    runner.run_solutions(args.prefixes)
+    runner.run_solutions(args.prefixes, quick=args.quick)
     return 0
 
 

@@ -11,7 +11,8 @@ turns each solution notebook into its student version:
 - cells tagged ``check`` (and cells holding a stub) get nbval's ``raises-exception`` tag,
   so the unfilled notebook still runs top to bottom;
 - ``# NBVAL_CHECK_OUTPUT`` markers and ``nbval-check-output`` tags, outputs and execution
-  counts are cleared.
+  counts are cleared, and the cell tagged ``provenance`` (how the stored outputs were made) is left
+  out.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CHECK_OUTPUT_MARKER = "# NBVAL_CHECK_OUTPUT"
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's own stub
 CHECK_OUTPUT_TAG = "nbval-check-output"
 MARKDOWN_STUB = "YOUR ANSWER HERE"
+PROVENANCE_TAG = "provenance"  # the solution's note on how its stored outputs were made (tools.runner)
 NOTEBOOK_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 
@@ -65,6 +67,8 @@ def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook(metadata=_clean_metadata(solution.metadata), cells=[])
     for cell in solution.cells:
         tags = [t for t in cell.get("metadata", {}).get("tags", []) if t != CHECK_OUTPUT_TAG]
+        if PROVENANCE_TAG in tags:
+            continue  # how the stored outputs were made: students have no stored outputs
         if cell.cell_type == "code":
             source, had_solution = strip_solutions(cell.source)
             if had_solution or "check" in tags:
