@@ -60,7 +60,7 @@ def run_under_backend(tmp_path):
 
     def run(backend: str, files=BACKEND_MATRIX_FILES) -> str:
         if importlib.util.find_spec(backend) is None:
-            source = "requirements-backends.txt" if backend == "torch" else "requirements.txt"
+            source = "requirements-instructor.txt" if backend == "torch" else "requirements.txt"
             message = f"{backend} is not installed: pip install -r {source}"
             if os.environ.get("COURSE_REQUIRE_BACKENDS") == "1":
                 pytest.fail(message + " (COURSE_REQUIRE_BACKENDS=1)")

@@ -21,7 +21,7 @@ try:
 
     MISSING = None
 except ImportError:
-    MISSING = "nbgrader is not installed (pip install -r requirements.txt on Python 3.11+)"
+    MISSING = "nbgrader is not installed (pip install -r requirements-instructor.txt on Python 3.11+)"
 if MISSING and os.environ.get("COURSE_REQUIRE_NBGRADER") == "1":
     raise RuntimeError(f"COURSE_REQUIRE_NBGRADER=1 but {MISSING}")
 needs_nbgrader = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
