@@ -18,7 +18,10 @@ Harmonising 16 bars takes at most 1 s, alone or with rules. The cadence test is 
 (``voice_leading.cadence_at``): a root-position triad reached by a step, fourth or fifth in the
 bass, whatever the key. Also prints the harmoniser's NLL per voice step.
 
-Run: python bench/voice_leading.py [--pieces N] [--bars 16] [--model PATH/satb.keras] [--split valid]
+With several ``--model`` files (one training run each, different seeds) every run gets its rows,
+and the targets are checked on their mean, with the min-max beside it.
+
+Run: python bench/voice_leading.py [--pieces N] [--bars 16] [--model PATH/satb.keras ...] [--split valid]
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ def main() -> None:
     parser.add_argument("--pieces", type=int, default=None, help="held-out pieces to use (default: all)")
     parser.add_argument("--bars", type=int, default=16, help="bars each piano-roll model writes")
     parser.add_argument("--split", choices=("test", "valid"), default="test", help="valid: for choosing settings")
-    parser.add_argument("--model", help="a satb.keras from 'train satb' (default: the shipped harmoniser)")
+    parser.add_argument(
+        "--model", nargs="+", help="satb.keras files from 'train satb', one per seed (default: the shipped harmoniser)"
+    )
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend before Keras loads)
@@ -63,12 +68,10 @@ def main() -> None:
     from course_lib.tunes import load_tunes
 
     test = getattr(satb_recipe.load_lines(), args.split)[: args.pieces]
-    model, card = (
-        satb_recipe.load_trained(args.model) if args.model else (pretrained.load("satb"), pretrained.card("satb"))
-    )
-    temperature, tries = card["temperature"], card["cadence_tries"]
-    temperature_alone = card.get("temperature_alone", temperature)
-    set_ups = (("alone", False, temperature_alone, 0), ("with rules", True, temperature, tries))
+    if args.model:
+        runs = [(f"run {i + 1}", *satb_recipe.load_trained(path)) for i, path in enumerate(args.model)]
+    else:
+        runs = [("shipped", pretrained.load("satb"), pretrained.card("satb"))]
     sopranos = [voices.soprano_only(p) for p in test]
     tunes = [satb_recipe.melody_from_piece(t.piece)[0] for t in load_tunes()]
 
@@ -79,46 +82,60 @@ def main() -> None:
         count = len(test) if args.pieces else 20
         rolls = [generate_frames(roll_model, jsb.valid[i][:4], 4 * args.bars, seed=i)[4:] for i in range(count)]
         chorale_rows[f"{label} (top-down)"] = [voices.from_roll(r, lowest=21 - JSB_OCTAVE) for r in rolls]
-    seconds = {}
-    for set_up, rules, heat, retries in set_ups:
-        started = time.perf_counter()
-        chorale_rows[f"harmoniser {set_up}"] = satb_recipe.harmonise_all(
-            model, sopranos, heat, rules=rules, cadence_tries=retries
-        )
-        seconds[set_up] = (time.perf_counter() - started) / len(sopranos)
-    tune_rows = {
-        f"harmoniser {set_up}": satb_recipe.harmonise_all(model, tunes, heat, rules=rules, cadence_tries=retries)
-        for set_up, rules, heat, retries in set_ups
-    }
+    tune_rows, seconds, heats = {}, {}, []
+    for run, model, card in runs:
+        temperature, tries = card["temperature"], card["cadence_tries"]
+        temperature_alone = card.get("temperature_alone", temperature)
+        heats.append(f"{run}: {temperature_alone} alone, {temperature} with rules")
+        for set_up, rules, heat, retries in (
+            ("alone", False, temperature_alone, 0),
+            ("with rules", True, temperature, tries),
+        ):
+            name = f"{run}, {set_up}" if len(runs) > 1 else f"harmoniser {set_up}"
+            started = time.perf_counter()
+            chorale_rows[name] = satb_recipe.harmonise_all(model, sopranos, heat, rules=rules, cadence_tries=retries)
+            seconds[name] = (time.perf_counter() - started) / len(sopranos)
+            tune_rows[name] = satb_recipe.harmonise_all(model, tunes, heat, rules=rules, cadence_tries=retries)
+            sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
+            started = time.perf_counter()
+            satb_model.harmonise(model, sixteen, heat, 0, rules, retries)
+            seconds[f"{name}, 16 bars"] = time.perf_counter() - started
 
     held = "held-out" if args.split == "test" else "validation"
-    heats = f"temperature {temperature_alone} alone, {temperature} with rules"
-    bach = table(f"{len(test)} {held} chorales (split by tune)", chorale_rows, heats)
-    table(f"{len(tunes)} melodies that are not chorales (data/melodies)", tune_rows, heats, bach)
+    bach = table(f"{len(test)} {held} chorales (split by tune)", chorale_rows, "; ".join(heats))
+    table(f"{len(tunes)} melodies that are not chorales (data/melodies)", tune_rows, "; ".join(heats), bach)
 
-    alone, tune_alone = _figures(chorale_rows["harmoniser alone"]), _figures(tune_rows["harmoniser alone"])
-    print("\nthe model alone against the targets (issue 22)")
-    checks = [  # (what, value, at most, at least)
-        ("held-out parallels (3x Bach)", alone["parallels"], 3 * bach["parallels"], None),
-        ("held-out crossings (Bach)", alone["crossings"], bach["crossings"], None),
-        ("held-out cadences %", alone["cadences"], None, 85.0),
-        ("held-out clean pieces %", alone["clean_pieces"], None, 50.0),
-        ("other melodies: parallels (5x Bach)", tune_alone["parallels"], 5 * bach["parallels"], None),
+    alone_rows = [name for name in chorale_rows if name.endswith("alone")]
+    alone = [_figures(chorale_rows[name]) for name in alone_rows]
+    tune_alone = [_figures(tune_rows[name]) for name in alone_rows]
+    of = f" (mean of {len(alone)} runs, min-max)" if len(alone) > 1 else ""
+    print(f"\nthe model alone against the targets (issue 22){of}")
+    checks = [  # (what, values, at most, at least)
+        ("held-out parallels (3x Bach)", [f["parallels"] for f in alone], 3 * bach["parallels"], None),
+        ("held-out crossings (Bach)", [f["crossings"] for f in alone], bach["crossings"], None),
+        ("held-out cadences %", [f["cadences"] for f in alone], None, 85.0),
+        ("held-out clean pieces %", [f["clean_pieces"] for f in alone], None, 50.0),
+        ("other melodies: parallels (5x Bach)", [f["parallels"] for f in tune_alone], 5 * bach["parallels"], None),
     ]
-    for name, value, most, least in checks:
+    for name, values, most, least in checks:
+        value = sum(values) / len(values)
+        spread = f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
         target = f"<= {most:.2f}" if most is not None else f">= {least:.0f}"
         met = value <= most if most is not None else value >= least
-        print(f"  {name:36} {value:8.2f}   target {target:10} {'met' if met else 'NOT met'}")
+        print(f"  {name:36} {value:8.2f}{spread:14} target {target:10} {'met' if met else 'NOT met'}")
 
-    sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
-    for set_up, rules, heat, retries in set_ups:
-        started = time.perf_counter()
-        satb_model.harmonise(model, sixteen, heat, 0, rules, retries)
-        print(f"harmonising 16 bars (128 steps) {set_up}: {time.perf_counter() - started:.2f} s (target <= 1 s)")
-        print(f"harmonising a held-out chorale {set_up}: {seconds[set_up]:.2f} s on average")
-    nll = satb_model.nll_per_voice(model, test)
-    print("NLL per voice step on the held-out chorales (nats): " + ", ".join(f"{k} {v:.3f}" for k, v in nll.items()))
-    print(f"training (from the card): {card['epochs']} epochs, {card['train_seconds'] / 60:.1f} min")
+    for name, value in seconds.items():
+        what = "harmonising 16 bars (128 steps)" if name.endswith("16 bars") else "a held-out chorale on average"
+        print(
+            f"{name.removesuffix(', 16 bars'):28} {what}: {value:.2f} s" + (" (target <= 1 s)" if "16" in what else "")
+        )
+    for run, model, card in runs:
+        nll = satb_model.nll_per_voice(model, test)
+        print(
+            f"{run}: NLL per voice step on the held-out chorales (nats): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in nll.items())
+        )
+        print(f"{run}: training (from the card): {card['epochs']} epochs, {card['train_seconds'] / 60:.1f} min")
 
 
 def _figures(pieces) -> dict[str, float]:

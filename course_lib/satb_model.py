@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from course_lib.voice_intervals import IntervalBias, interval_bias
+from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
 from course_lib.voices import FEATURES, HOLD, LOWEST, PAD, POSITIONS, REST, VOCABULARY, Lines
 
 LOWER_VOICES = ("alto", "tenor", "bass")
@@ -33,7 +33,14 @@ FERMATA = POSITIONS  # the meter column that is 1 while a fermata sounds
 BUCKETS = (64, 128, 192, 256)  # batches are padded to one of these lengths (steps)
 
 
-def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, dropout: float = 0.3) -> keras.Model:
+def satb_harmoniser(
+    units: int = 128,
+    embedding: int = 24,
+    head: int = 128,
+    dropout: float = 0.3,
+    parallel_loss: float = 10.0,
+    cadence_loss: float = 10.0,
+) -> keras.Model:
     """The four-voice model: soprano + meter in, logits for alto, tenor and bass at every step out.
 
     Inputs: ``soprano`` (batch, steps) tokens; ``meter`` (batch, steps, FEATURES) bar position
@@ -43,6 +50,8 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
     the same as sounding pitches (-1: silent) for the interval bias, which also reads the
     meter's fermata column. Outputs: ``alto``, ``tenor``,
     ``bass`` logits, each (batch, steps, VOCABULARY). Soprano token 0 is padding and masks the step out.
+    While training, each voice adds ``parallel_loss`` times the unlikelihood of a parallel, and the
+    bass ``cadence_loss`` times that of a missed cadence (:class:`VoiceLeadingLoss`).
 
     Notebook: 09_four_voices
     """
@@ -65,7 +74,9 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
     state = layers.Dropout(dropout)(layers.Concatenate()([melody, past]))
 
     # 3. One voice after another: alto, then tenor knowing the alto, then bass knowing both,
-    #    each with a learned score for the intervals a candidate note makes with the voices above.
+    #    each with a learned score for the intervals a candidate note makes with the voices above,
+    #    and, while training, a penalty on the probability of a parallel or a missed cadence.
+    fermata = meter[:, :, FERMATA : FERMATA + 1]
     alto_now = voice_embedding(chosen[:, :, 0])
     tenor_now = voice_embedding(chosen[:, :, 1])
     reads = {"alto": [state], "tenor": [state, alto_now], "bass": [state, alto_now, tenor_now]}
@@ -74,8 +85,9 @@ def satb_harmoniser(units: int = 128, embedding: int = 24, head: int = 128, drop
         x = parts[0] if len(parts) == 1 else layers.Concatenate()(parts)
         x = layers.Dense(head, activation="relu", name=f"{voice}_hidden")(x)
         logits = layers.Dense(VOCABULARY, name=f"{voice}_logits")(layers.Dropout(dropout)(x))
-        intervals = IntervalBias(number, name=f"{voice}_intervals")([before, now, meter[:, :, FERMATA : FERMATA + 1]])
-        outputs[voice] = layers.Add(name=voice)([logits, intervals])
+        logits = layers.Add()([logits, IntervalBias(number, name=f"{voice}_intervals")([before, now, fermata])])
+        penalties = VoiceLeadingLoss(number, parallel_loss, cadence_loss, name=voice)
+        outputs[voice] = penalties([logits, before, now, meter[:, :, FERMATA : FERMATA + 2]])
     inputs = {"soprano": soprano, "meter": meter, "previous": previous, "chosen": chosen, "before": before, "now": now}
     return keras.Model(inputs, outputs, name="satb_harmoniser")
 
@@ -320,21 +332,16 @@ def voice_rules(melody_pitch: int, before: np.ndarray) -> Callable:
 
     Notebook: 09_four_voices
     """
-    from course_lib.voice_leading import parallel_to
-
-    tokens = np.arange(VOCABULARY)
-    note_pitches = tokens - 3 + LOWEST
 
     def forbid(voice: str, chosen: list[int]) -> np.ndarray:
         v = LOWER_VOICES.index(voice) + 1
         now = [melody_pitch] + [sounding(t, before[u + 1]) for u, t in enumerate(chosen)]
-        candidates = np.where(tokens == HOLD, before[v], np.where(tokens > HOLD, note_pitches, -1))
+        now = np.array(now + [-1] * (3 - len(now)))
         banned = np.zeros(VOCABULARY, dtype=bool)
-        for u, pitch in enumerate(now):
-            if min(pitch, before[u], before[v]) >= 0:
-                banned |= parallel_to((before[v], before[u]), pitch, before[u], candidates) & (candidates >= 0)
-        if now[-1] >= 0:
-            banned |= candidates > now[-1]  # above the voice above: a crossing
+        for upper in range(v):
+            banned |= parallel_with(upper, v, before, now)
+        if now[v - 1] >= 0:
+            banned |= candidates(v, before)[1] > now[v - 1]  # above the voice above: a crossing
         return banned
 
     return forbid

@@ -78,26 +78,6 @@ def parallel_kind(before: tuple[int, int], after: tuple[int, int]) -> str | None
     return None
 
 
-def parallel_to(before: tuple[int, int], now: int, before_other: int, candidates: np.ndarray) -> np.ndarray:
-    """For each candidate pitch of one voice: would it move in parallel fifths, octaves or unisons?
-
-    ``before`` is (this voice, other voice) one step earlier, ``now`` the other voice's pitch at
-    this step, ``candidates`` this voice's possible pitches (the same test as :func:`parallel_kind`,
-    for a whole array at once; ``before_other`` repeats ``before[1]`` for readability).
-
-    Notebook: 09_four_voices
-    """
-    mine_before = before[0]
-    other_move = now - before_other
-    my_move = candidates - mine_before
-    same_direction = (other_move != 0) & (my_move != 0) & (np.sign(my_move) == np.sign(other_move))
-    first, second = abs(mine_before - before_other), np.abs(candidates - now)
-    unisons = (first == 0) & (second == 0)
-    fifths = (first % 12 == 7) & (second % 12 == 7)
-    octaves = (first > 0) & (second > 0) & (first % 12 == 0) & (second % 12 == 0)
-    return same_direction & (unisons | fifths | octaves)
-
-
 def is_root_position_triad(chord: Iterable[int]) -> bool:
     """True if the pitches form a major or minor triad with its root in the lowest voice (fifth optional).
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import satb_model, satb_recipe, voice_leading, voices
+from course_lib import satb_model, satb_recipe, voice_intervals, voice_leading, voices
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
@@ -211,7 +211,11 @@ def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
         satb_model.sample_in_order,
         satb_model.sample_step,
         voice_leading.parallel_kind,
+        voice_intervals.candidates,
+        voice_intervals.parallel_with,
         interval_bias,
+        voice_intervals.VoiceLeadingLoss,
+        voice_intervals.unlikelihood,
     ],
     ids=lambda f: f.__name__,
 )
