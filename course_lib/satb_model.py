@@ -50,8 +50,9 @@ def satb_harmoniser(
     the same as sounding pitches (-1: silent) for the interval bias, which also reads the
     meter's fermata column. Outputs: ``alto``, ``tenor``,
     ``bass`` logits, each (batch, steps, VOCABULARY). Soprano token 0 is padding and masks the step out.
-    While training, each voice adds ``parallel_loss`` times the unlikelihood of a parallel, and the
-    bass ``cadence_loss`` times that of a missed cadence (:class:`VoiceLeadingLoss`).
+    While training, each voice adds ``parallel_loss`` times the unlikelihood of a parallel and, while
+    a fermata sounds, ``cadence_loss`` times that of a note that rules out a cadence
+    (:class:`VoiceLeadingLoss`).
 
     Notebook: 09_four_voices
     """
