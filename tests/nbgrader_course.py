@@ -29,7 +29,20 @@ needs_nbgrader = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 ASSIGNMENT = "course"
 # nbgrader stops a cell after 30 s by default, which cuts off the notebooks' training cells; the
 # README tells instructors to set this, and the tests grade with it.
-NBGRADER_CONFIG = "c = get_config()\nc.CourseDirectory.root = {root!r}\nc.Execute.timeout = 900\n"
+NBGRADER_CONFIG = """
+from nbconvert.preprocessors import TagRemovePreprocessor
+from nbgrader.converters import GenerateAssignment
+
+c = get_config()
+c.CourseDirectory.root = {root!r}
+c.Execute.timeout = 900
+# The solutions' provenance cell (how their stored outputs were made) is the instructor's: the
+# release leaves it out, as the student build does (README, instructor guide).
+release_steps = GenerateAssignment.class_traits()["preprocessors"].default()
+c.GenerateAssignment.preprocessors = [TagRemovePreprocessor, *release_steps]
+c.TagRemovePreprocessor.remove_cell_tags = {{"provenance"}}
+c.TagRemovePreprocessor.enabled = True
+"""
 GRADED = [path.name for path in notebooks.solution_notebooks() if notebooks.BEGIN_SOLUTION in path.read_text()]
 
 
