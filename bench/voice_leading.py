@@ -82,6 +82,7 @@ def main() -> None:
         count = len(test) if args.pieces else 20
         rolls = [generate_frames(roll_model, jsb.valid[i][:4], 4 * args.bars, seed=i)[4:] for i in range(count)]
         chorale_rows[f"{label} (top-down)"] = [voices.from_roll(r, lowest=21 - JSB_OCTAVE) for r in rolls]
+    sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
     tune_rows, seconds, heats = {}, {}, []
     for run, model, card in runs:
         temperature, tries = card["temperature"], card["cadence_tries"]
@@ -96,7 +97,6 @@ def main() -> None:
             chorale_rows[name] = satb_recipe.harmonise_all(model, sopranos, heat, rules=rules, cadence_tries=retries)
             seconds[name] = (time.perf_counter() - started) / len(sopranos)
             tune_rows[name] = satb_recipe.harmonise_all(model, tunes, heat, rules=rules, cadence_tries=retries)
-            sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
             started = time.perf_counter()
             satb_model.harmonise(model, sixteen, heat, 0, rules, retries)
             seconds[f"{name}, 16 bars"] = time.perf_counter() - started

@@ -33,7 +33,11 @@ def load_lines() -> datasets.Splits:
 
 
 class Progress(keras.callbacks.Callback):
-    """One line per epoch: training and validation loss per voice step, learning rate, time."""
+    """One line per epoch: training and validation loss per voice step, learning rate, time.
+
+    The training loss includes :class:`~course_lib.voice_intervals.VoiceLeadingLoss`'s penalties;
+    validation has none (Keras adds a layer's losses only while training).
+    """
 
     def __init__(self, report: Callable[[str], None]) -> None:
         super().__init__()
@@ -45,7 +49,8 @@ class Progress(keras.callbacks.Callback):
         rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         self.report(
             f"satb epoch {epoch + 1:3d}  train {logs.get('loss', float('nan')) / 3:.3f}  "
-            f"valid {logs.get('val_loss', float('nan')) / 3:.3f} (Keras loss / 3, padding counted)  "
+            f"valid {logs.get('val_loss', float('nan')) / 3:.3f} (Keras loss / 3, padding counted; train adds the "
+            "voice-leading penalties)  "
             f"lr {rate:.1e}  {minutes:2d}:{seconds:02d}"
         )
 

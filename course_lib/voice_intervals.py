@@ -103,7 +103,7 @@ def no_cadence(voice: int, before: Any, now: Any, begins: Any, ops: Any = np) ->
     mine, candidate = candidates(voice, before, ops)
     singing = (now[..., 0:1] >= 0) & (candidate >= 0)
     if voice < 3:  # some root must make a triad of the voices so far (its third present, for the tenor)
-        possible = candidate < -1  # all False, in the candidates' shape
+        possible = candidate < -1  # all False, in the shape of the candidates
         for root in range(12):
             for third in (3, 4):
                 fits, has_third = singing, ops.mod(candidate - root + 120, 12) == third
