@@ -15,19 +15,21 @@ soprano first, and scored with learned weights for
   first: a phrase ending is where a cadence goes, and a cadence has its own intervals.
 
 The weights start at zero and are learned from Bach like every other weight: nothing is
-forbidden, and the model alone decides how much a parallel fifth should cost.
+forbidden, and the model alone decides how much a parallel fifth should cost. The bias is
+``SCALE`` times the weights, so that Adam, which moves each weight by about the learning rate per
+step, can reach a cost of several nats within one training run.
 
 Bach's voices alone do not teach enough: a model trained on them, left to its own choices, still
-writes parallels about three times as often as he does, and ends fewer phrases on a cadence.
+writes parallels more often than he does, and ends fewer phrases on a cadence (README, "four-voice
+harmoniser").
 :class:`VoiceLeadingLoss` adds two *unlikelihood* terms to the training loss (Welleck et al.
 2019, "Neural text generation with unlikelihood training"): the probability a voice gives to notes
 that would move in parallel fifths, octaves or unisons with a voice above, and, while a fermata
 sounds, the probability each voice gives to notes that would rule out ending the phrase on a
 cadence as :func:`course_lib.voice_leading.cadence_at` defines it. Each term is ``-log(1 - p)``: near 0 while
 ``p`` is small, and steep as ``p`` grows. The sampler is untouched: what the model learns this
-way, it does alone. The bias is
-``SCALE`` times the weights, so that Adam, which moves each weight by about the learning rate per
-step, can reach a cost of several nats within one training run.
+way, it does alone.
+
 :func:`interval_bias` is written once with ``ops`` as a parameter: :class:`IntervalBias` runs it on
 a batch with ``keras.ops`` while training, the sampler runs it on one step with NumPy.
 
