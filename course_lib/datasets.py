@@ -32,7 +32,6 @@ CHORALE_TEMPO_BPM = 96.0
 SPLIT_SEED = 2012
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
-JSB_LOWEST = 21  # column 0 of the JSB rolls is MIDI 21 (A0)
 
 
 class DataError(CourseError, RuntimeError):
@@ -246,8 +245,8 @@ def load_jsb(path: Path = JSB_FILE) -> Splits:
     """The JSB Chorales benchmark split (Boulanger-Lewandowski et al. 2012) as piano rolls.
 
     Each sequence is a ``(frames, 88)`` boolean array, one frame per quarter note, column
-    ``k`` = MIDI pitch ``21 + k``; 229 / 76 / 77 sequences. Use it only for the benchmark:
-    its pieces are the same as music21's chorales.
+    ``k`` = MIDI pitch ``pianoroll.PIANO_LOWEST + k`` (21 + k); 229 / 76 / 77 sequences. Use it
+    only for the benchmark: its pieces are the same as music21's chorales.
 
     Notebook: 06_lstm_chorales
     """

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import metrics
+from course_lib.pianoroll import PIANO_LOWEST
 
 COMPARED = ("used_pitch_classes", "qualified_note_rate", "polyphony", "scale_consistency", "empty_bar_rate")
 
 
-def scale_consistency(roll: np.ndarray, lowest: int = 21) -> float:
+def scale_consistency(roll: np.ndarray, lowest: int = PIANO_LOWEST) -> float:
     """Share of notes in the major scale that fits them best (muspy's scale consistency).
 
     Notebook: 08_evaluation

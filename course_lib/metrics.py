@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.pianoroll import PIANO_LOWEST
+
 
 def frame_nll_from_logits(logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Mean over frames of the summed per-key Bernoulli NLL, in nats per frame.
@@ -54,7 +56,7 @@ def frame_accuracy(predicted: np.ndarray, targets: np.ndarray, weights: np.ndarr
     return float(true_positive / (true_positive + wrong)) if true_positive + wrong else 1.0
 
 
-def pitch_class_histogram(roll: np.ndarray, lowest: int = 21) -> np.ndarray:
+def pitch_class_histogram(roll: np.ndarray, lowest: int = PIANO_LOWEST) -> np.ndarray:
     """Share of sounding steps on each pitch class C, C#, ..., B (sums to 1; zeros for silence).
 
     Column ``k`` of the ``(time, keys)`` roll is MIDI pitch ``lowest + k``; C4 and C5 are both C.
@@ -110,7 +112,7 @@ def empty_bar_rate(roll: np.ndarray, steps_per_bar: int) -> float:
     return float(1.0 - bars.any(axis=(1, 2)).mean()) if len(bars) else float("nan")
 
 
-def used_pitch_classes(roll: np.ndarray, steps_per_bar: int, lowest: int = 21) -> float:
+def used_pitch_classes(roll: np.ndarray, steps_per_bar: int, lowest: int = PIANO_LOWEST) -> float:
     """Mean number of distinct pitch classes per non-empty bar of one track (C4 + C5: 1; C + C#: 2).
 
     Notebook: 07_gan_pianoroll
@@ -147,7 +149,9 @@ def polyphony(roll: np.ndarray) -> float:
     return float(counts.mean()) if len(counts) else float("nan")
 
 
-def in_scale_rate(roll: np.ndarray, lowest: int = 21, scale: tuple[int, ...] = MAJOR_SCALE, tonic: int = 0) -> float:
+def in_scale_rate(
+    roll: np.ndarray, lowest: int = PIANO_LOWEST, scale: tuple[int, ...] = MAJOR_SCALE, tonic: int = 0
+) -> float:
     """Share of notes whose pitch class lies in the scale (default C major, which A minor shares).
 
     Notebook: 07_gan_pianoroll
@@ -173,7 +177,7 @@ _TONNETZ = np.array(
 )
 
 
-def chroma(roll: np.ndarray, lowest: int = 21) -> np.ndarray:
+def chroma(roll: np.ndarray, lowest: int = PIANO_LOWEST) -> np.ndarray:
     """Sounding steps per pitch class of a ``(time, keys)`` roll: a 12-vector (C first).
 
     Notebook: 07_gan_pianoroll
@@ -192,7 +196,7 @@ def tonal_centroid(chroma_vector: np.ndarray) -> np.ndarray:
     return _TONNETZ @ chroma_vector / total if total else np.zeros(6)
 
 
-def tonal_distance(roll_a: np.ndarray, roll_b: np.ndarray, steps_per_bar: int, lowest: int = 21) -> float:
+def tonal_distance(roll_a: np.ndarray, roll_b: np.ndarray, steps_per_bar: int, lowest: int = PIANO_LOWEST) -> float:
     """Mean distance between the tonal centroids of two tracks, bar by bar, over bars where both sound.
 
     Small when the two tracks agree harmonically (0 for the same pitch classes in any octave).

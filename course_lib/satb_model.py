@@ -26,7 +26,7 @@ import numpy as np
 from keras import layers
 
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
-from course_lib.voices import FEATURES, HOLD, LOWEST, PAD, POSITIONS, REST, VOCABULARY, Lines
+from course_lib.voices import FEATURES, LOWEST, POSITIONS, VOCABULARY, VOICE_HOLD, VOICE_PAD, VOICE_REST, Lines
 
 LOWER_VOICES = ("alto", "tenor", "bass")
 FERMATA = POSITIONS  # the meter column that is 1 while a fermata sounds
@@ -99,7 +99,7 @@ def model_inputs(lines: Lines) -> dict[str, np.ndarray]:
     Notebook: 09_four_voices
     """
     lower = lines.tokens[:, 1:].astype("int32")
-    previous = np.concatenate([np.full((1, 3), REST, "int32"), lower[:-1]])
+    previous = np.concatenate([np.full((1, 3), VOICE_REST, "int32"), lower[:-1]])
     pitches = lines.pitches().astype("int32")
     return {
         "soprano": lines.tokens[None, :, 0].astype("int32"),
@@ -120,7 +120,7 @@ def model_targets(lines: Lines) -> dict[str, np.ndarray]:
 
 
 def pad_batch(pieces: Sequence[Lines], length: int) -> tuple[dict, dict]:
-    """Inputs and targets of several pieces, cut or padded with PAD to ``length`` steps.
+    """Inputs and targets of several pieces, cut or padded with VOICE_PAD to ``length`` steps.
 
     Notebook: 09_four_voices
     """
@@ -130,7 +130,7 @@ def pad_batch(pieces: Sequence[Lines], length: int) -> tuple[dict, dict]:
     def fit(array: np.ndarray) -> np.ndarray:
         array = array[:, :length]
         padding = [(0, 0), (0, length - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
-        return np.pad(array, padding)  # zeros: PAD tokens and empty features
+        return np.pad(array, padding)  # zeros: VOICE_PAD tokens and empty features
 
     x = {key: np.concatenate([fit(i[key]) for i in inputs]) for key in inputs[0]}
     y = {key: np.concatenate([fit(t[key]) for t in targets]) for key in targets[0]}
@@ -200,7 +200,7 @@ def nll_per_voice(model: keras.Model, pieces: Sequence[Lines], batch_size: int =
     for index in range(len(batches)):
         x, y = batches[index]
         outputs = model.predict_on_batch(x)  # compiled: an eager LSTM runs step by step in Python
-        real = x["soprano"] != PAD
+        real = x["soprano"] != VOICE_PAD
         steps += int(real.sum())
         for voice in LOWER_VOICES:
             logits = keras.ops.convert_to_numpy(outputs[voice]).astype("float64")
@@ -314,9 +314,9 @@ def sample_step(w, melody_t, previous, before, soprano, fermata, h, c, rng, temp
         now = np.array(now + [-1] * (3 - len(now)))
         bias = interval_bias(w[f"{voice}_intervals"], v, before, now, np.array([float(fermata)]))
         logits = voice_logits(w, voice, state, chosen) + bias
-        logits[PAD] = -np.inf  # never padding
-        if previous[len(chosen)] == REST:
-            logits[HOLD] = -np.inf  # nothing to hold after a rest
+        logits[VOICE_PAD] = -np.inf  # never padding
+        if previous[len(chosen)] == VOICE_REST:
+            logits[VOICE_HOLD] = -np.inf  # nothing to hold after a rest
         if forbid is not None:
             allowed = np.where(forbid(voice, chosen), -np.inf, logits)
             if np.isfinite(allowed).any():
@@ -353,7 +353,7 @@ def sounding(token: int, before: int) -> int:
 
     Notebook: 09_four_voices
     """
-    return before if token == HOLD else -1 if token in (PAD, REST) else int(token) - 3 + LOWEST
+    return before if token == VOICE_HOLD else -1 if token in (VOICE_PAD, VOICE_REST) else int(token) - 3 + LOWEST
 
 
 def harmonise(
@@ -381,11 +381,11 @@ def harmonise(
     rng = np.random.default_rng(seed)
     units = weights["recurrent"].shape[0]
     soprano = melody.pitches()[:, 0]
-    tokens = np.full((melody.steps, 4), REST, dtype=np.int32)
+    tokens = np.full((melody.steps, 4), VOICE_REST, dtype=np.int32)
     tokens[:, 0] = melody.tokens[:, 0]
     lead_in = 2 * melody.steps_per_beat
     phrase_ends = {end: (max(0, first - lead_in), first) for first, end in melody.fermata_spans()}
-    state = (np.zeros(units), np.zeros(units), [REST, REST, REST], np.full(4, -1))
+    state = (np.zeros(units), np.zeros(units), [VOICE_REST, VOICE_REST, VOICE_REST], np.full(4, -1))
     saved: dict[int, tuple] = {0: state}  # the sampler's state at each step, to go back to
     tries, t = 0, 0
     while t < melody.steps:

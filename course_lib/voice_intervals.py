@@ -44,13 +44,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from course_lib.voices import HOLD, LOWEST, VOCABULARY
+from course_lib.voices import LOWEST, VOCABULARY, VOICE_HOLD
 
 SCALE = 10.0  # the bias is SCALE x the weights: they learn SCALE times as fast
 STEPS = 12  # melodic steps up to an octave each way have their own weight; larger leaps share the end ones
 TOKENS = np.arange(VOCABULARY, dtype=np.int32)
 # the pitch of each token; -1 for padding, rest and hold, which have none
-TOKEN_PITCHES = np.where(TOKENS > HOLD, TOKENS - 3 + LOWEST, -1).astype(np.int32)
+TOKEN_PITCHES = np.where(TOKENS > VOICE_HOLD, TOKENS - 3 + LOWEST, -1).astype(np.int32)
 
 
 def candidates(voice: int, before: Any, ops: Any = np) -> tuple[Any, Any]:
@@ -60,7 +60,7 @@ def candidates(voice: int, before: Any, ops: Any = np) -> tuple[Any, Any]:
     Notebook: 09_four_voices
     """
     mine = before[..., voice : voice + 1]
-    return mine, ops.where(TOKENS == HOLD, mine, TOKEN_PITCHES)
+    return mine, ops.where(TOKENS == VOICE_HOLD, mine, TOKEN_PITCHES)
 
 
 def parallel_with(upper: int, voice: int, before: Any, now: Any, ops: Any = np) -> Any:

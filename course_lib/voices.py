@@ -3,14 +3,17 @@
 A piano roll says which keys sound; it cannot say *who* sings them. Here each of soprano,
 alto, tenor and bass has its own line of tokens, one per grid step (eighth notes by default):
 
-========  ===========================================
-token     meaning
-========  ===========================================
-0         padding (after the end of a piece in a batch)
-1         rest
-2         hold: the voice keeps singing its note
-3 + k     a new note of MIDI pitch ``LOWEST + k``
-========  ===========================================
+========  ==============  ===========================================
+token     name            meaning
+========  ==============  ===========================================
+0         ``VOICE_PAD``   padding (after the end of a piece in a batch)
+1         ``VOICE_REST``  rest
+2         ``VOICE_HOLD``  hold: the voice keeps singing its note
+3 + k                     a new note of MIDI pitch ``LOWEST + k``
+========  ==============  ===========================================
+
+(The melody tokens of :mod:`course_lib.tokens` number rest and hold differently, ``REST = 0``
+and ``HOLD = 1``, hence the ``VOICE_`` names here.)
 
 Beside the tokens a :class:`Lines` keeps the step's position in the bar and where the
 soprano's fermatas (the pauses that end each phrase of a chorale) fall.
@@ -25,17 +28,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from course_lib.datasets import CHORALE_TEMPO_BPM
 from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap, monophonic, quantise
+from course_lib.pianoroll import PIANO_LOWEST
 
-PAD, REST, HOLD = 0, 1, 2
+VOICE_PAD, VOICE_REST, VOICE_HOLD = 0, 1, 2
 LOWEST, HIGHEST = 28, 88  # E1..E6: every chorale voice after transposition to C major / A minor
 VOCABULARY = HIGHEST - LOWEST + 1 + 3
 STEPS_PER_BEAT = 2  # eighth notes: a sixteenth passing note is rounded onto the grid
 POSITIONS = 12  # steps within a bar that the position feature tells apart (3/2 has 12 eighths)
 FEATURES = POSITIONS + 2  # position in the bar (one-hot), fermata sounding, fermata begins
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
-TEMPO_BPM = 96.0
 
 
 class VoiceError(CourseError, ValueError):
@@ -67,7 +71,7 @@ class Lines:
     Notebook: 09_four_voices
     """
 
-    tokens: np.ndarray  # (steps, 4) int: PAD, REST, HOLD or a note token
+    tokens: np.ndarray  # (steps, 4) int: VOICE_PAD, VOICE_REST, VOICE_HOLD or a note token
     position: np.ndarray  # (steps,) int: step within the bar (0 = downbeat)
     fermata: np.ndarray  # (steps,) bool: a soprano note with a fermata sounds here
     steps_per_beat: int = STEPS_PER_BEAT
@@ -89,7 +93,7 @@ class Lines:
         for voice in range(self.tokens.shape[1]):
             current = -1
             for step, token in enumerate(self.tokens[:, voice]):
-                current = pitch_of(token) if token > HOLD else -1 if token in (PAD, REST) else current
+                current = pitch_of(token) if token > VOICE_HOLD else -1 if token in (VOICE_PAD, VOICE_REST) else current
                 out[step, voice] = current
         return out
 
@@ -98,7 +102,7 @@ class Lines:
 
         Notebook: 09_four_voices
         """
-        return self.tokens > HOLD
+        return self.tokens > VOICE_HOLD
 
     def fermata_starts(self) -> list[int]:
         """Steps where a fermata note begins.
@@ -117,7 +121,7 @@ class Lines:
         spans = []
         for first in self.fermata_starts():
             end = first + 1
-            while end < self.steps and self.fermata[end] and self.tokens[end, 0] == HOLD:
+            while end < self.steps and self.fermata[end] and self.tokens[end, 0] == VOICE_HOLD:
                 end += 1
             spans.append((first, end))
         return spans
@@ -144,7 +148,7 @@ class Lines:
         """The same grid with other tokens (for example, generated alto, tenor and bass)."""
         return replace(self, tokens=np.asarray(tokens))
 
-    def to_piece(self, tempo_bpm: float = TEMPO_BPM) -> Piece:
+    def to_piece(self, tempo_bpm: float = CHORALE_TEMPO_BPM) -> Piece:
         """The lines as notes (voice 0..3 = soprano..bass), for the player, audio and MIDI.
 
         Notebook: 09_four_voices
@@ -180,14 +184,14 @@ def line_tokens(notes: Iterable[Note], steps: int, steps_per_beat: int = STEPS_P
 
     Notebook: 09_four_voices
     """
-    tokens = np.full(steps, REST, dtype=np.int32)
+    tokens = np.full(steps, VOICE_REST, dtype=np.int32)
     for note in monophonic(quantise(list(notes), steps_per_beat)):
         first = round(note.start * steps_per_beat)
         last = min(round(note.end * steps_per_beat), steps)
         if first >= steps:
             continue
         tokens[first] = token_of(note.pitch)
-        tokens[first + 1 : last] = HOLD
+        tokens[first + 1 : last] = VOICE_HOLD
     return tokens
 
 
@@ -204,7 +208,7 @@ def fermata_mask(
         if 0 <= step < len(soprano):
             mask[step] = True
             step += 1
-            while step < len(soprano) and soprano[step] == HOLD:
+            while step < len(soprano) and soprano[step] == VOICE_HOLD:
                 mask[step] = True
                 step += 1
     return mask
@@ -265,14 +269,14 @@ def from_chords(
     chord indices. Handy for small hand-written examples.
     """
     chords = np.asarray(chords, dtype=int).reshape(len(chords), 4)
-    tokens = np.full((len(chords) * steps_per_chord, 4), HOLD, dtype=np.int32)
+    tokens = np.full((len(chords) * steps_per_chord, 4), VOICE_HOLD, dtype=np.int32)
     for i, chord in enumerate(chords):
         for voice, pitch in enumerate(chord):
             held = i > 0 and pitch >= 0 and chords[i - 1, voice] == pitch
-            token = REST if pitch < 0 else HOLD if held else token_of(int(pitch))
+            token = VOICE_REST if pitch < 0 else VOICE_HOLD if held else token_of(int(pitch))
             tokens[i * steps_per_chord, voice] = token
             if pitch < 0:
-                tokens[i * steps_per_chord : (i + 1) * steps_per_chord, voice] = REST
+                tokens[i * steps_per_chord : (i + 1) * steps_per_chord, voice] = VOICE_REST
     fermata = np.zeros(len(tokens), dtype=bool)
     for i in fermatas:
         fermata[i * steps_per_chord : (i + 1) * steps_per_chord] = True
@@ -280,7 +284,7 @@ def from_chords(
     return Lines(tokens, position, fermata, steps_per_beat=steps_per_chord, time_signature=(beats_per_bar, 4))
 
 
-def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = 21) -> Lines:
+def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = PIANO_LOWEST) -> Lines:
     """A piano roll read as four voices, the only way a roll allows: top-down.
 
     In each frame the highest key is the soprano, the lowest the bass, the second and third
@@ -321,6 +325,6 @@ def soprano_only(lines: Lines) -> Lines:
 
     Notebook: 09_four_voices
     """
-    tokens = np.full_like(lines.tokens, REST)
+    tokens = np.full_like(lines.tokens, VOICE_REST)
     tokens[:, 0] = lines.tokens[:, 0]
     return lines.with_voices(tokens)

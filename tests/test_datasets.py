@@ -10,6 +10,7 @@ import pytest
 
 from course_lib import datasets
 from course_lib.datasets import DataError, load_chorale_list, load_chorales, load_jsb, split_by_piece, windows
+from course_lib.pianoroll import PIANO_LOWEST
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_jsb_standard_split_sizes_and_frames():
     assert [len(s) for s in jsb] == [229, 76, 77]
     assert [sum(len(x) for x in s) for s in jsb] == [13807, 4602, 4725]
     keys = np.flatnonzero(np.concatenate([x for s in jsb for x in s]).any(axis=0))
-    assert keys.min() + datasets.JSB_LOWEST == 43 and keys.max() + datasets.JSB_LOWEST == 96
+    assert keys.min() + PIANO_LOWEST == 43 and keys.max() + PIANO_LOWEST == 96
     assert all(x.shape[1] == 88 and x.dtype == bool for x in jsb.test)
 
 

@@ -11,7 +11,7 @@ from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
 from course_lib.voice_intervals import interval_bias
-from course_lib.voices import HOLD, REST, from_chords
+from course_lib.voices import VOICE_HOLD, VOICE_REST, from_chords
 
 TINY = {"units": 8, "embedding": 4, "head": 8}  # a harmoniser small enough to train in a test
 
@@ -38,7 +38,7 @@ def test_pad_batch_pads_with_zeros_to_the_bucket(piece):
     assert x["soprano"].shape == (2, 64) and x["meter"].shape == (2, 64, voices.FEATURES)
     assert x["previous"].shape == (2, 64, 3) and x["chosen"].shape == (2, 64, 2)
     assert (x["soprano"][:, piece.steps :] == 0).all() and (y["bass"][:, piece.steps :] == 0).all()
-    assert x["previous"][0, 0].tolist() == [REST] * 3  # nothing sang before the first step
+    assert x["previous"][0, 0].tolist() == [VOICE_REST] * 3  # nothing sang before the first step
     assert x["previous"][0, 1].tolist() == piece.tokens[0, 1:].tolist()  # the step before, not this one
     assert x["chosen"][0, 3].tolist() == piece.tokens[3, 1:3].tolist()
 
@@ -57,7 +57,7 @@ def test_the_numpy_step_gives_the_models_logits(tiny, piece):
     encoding = satb_model.melody_encoding(tiny, piece)
     pitches = piece.pitches()
     h = c = np.zeros(8)
-    previous, before = [REST] * 3, np.full(4, -1)
+    previous, before = [VOICE_REST] * 3, np.full(4, -1)
     for t in range(piece.steps):
         h, c = satb_model.lstm_step(w, np.concatenate([encoding[t], w["embedding"][previous].ravel()]), h, c)
         state = np.concatenate([encoding[t], h])
@@ -86,7 +86,7 @@ def test_voice_rules_forbid_parallels_and_crossing_but_allow_contrary_motion():
     assert not banned[voices.token_of(64)]  # C4 -> E4: a fourth, fine
     assert not banned[voices.token_of(57)]  # down to A3: contrary motion, fine
     assert banned[voices.token_of(71)]  # above the soprano: a crossing
-    assert not banned[HOLD] and not banned[REST]
+    assert not banned[VOICE_HOLD] and not banned[VOICE_REST]
     # the bass must avoid octaves with the tenor chosen at this step (G3 -> A3), C3 -> D3 is fine
     bass_banned = satb_model.voice_rules(69, np.array([67, 64, 55, 43]))(
         "bass", [voices.token_of(64), voices.token_of(57)]
@@ -120,11 +120,11 @@ def test_sample_in_order_follows_each_softmax_and_passes_the_earlier_voices():
 def test_harmonise_keeps_the_soprano_and_never_holds_after_a_rest(tiny, piece):
     result = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
     assert result.tokens[:, 0].tolist() == piece.tokens[:, 0].tolist()
-    assert (result.tokens[:, 1:] != voices.PAD).all()
+    assert (result.tokens[:, 1:] != voices.VOICE_PAD).all()
     for voice in range(1, 4):
         line = result.tokens[:, voice]
-        assert line[0] != HOLD
-        assert not ((line[1:] == HOLD) & (line[:-1] == REST)).any()
+        assert line[0] != VOICE_HOLD
+        assert not ((line[1:] == VOICE_HOLD) & (line[:-1] == VOICE_REST)).any()
     again = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
     assert np.array_equal(again.tokens, result.tokens)
 
@@ -167,9 +167,9 @@ def test_a_melody_is_moved_to_c_and_gets_fermatas():
     notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
     lines, shift = satb_recipe.melody_from_piece(Piece(notes))
     assert shift % 12 == 10  # D -> C
-    assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > HOLD] == [0, 4, 7, 0, 11, 0]
+    assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > VOICE_HOLD] == [0, 4, 7, 0, 11, 0]
     assert lines.fermata_starts() == [6, 12]
-    assert (lines.tokens[:, 1:] == REST).all()
+    assert (lines.tokens[:, 1:] == VOICE_REST).all()
 
 
 def test_melodies_the_harmoniser_cannot_take_are_course_errors():

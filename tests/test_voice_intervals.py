@@ -8,7 +8,7 @@ import pytest
 
 from course_lib import voice_intervals as vi
 from course_lib.voice_leading import CADENCE_APPROACH, is_root_position_triad, parallel_kind
-from course_lib.voices import HOLD, VOCABULARY
+from course_lib.voices import VOCABULARY, VOICE_HOLD
 
 
 def random_steps(count: int, seed: int):
@@ -46,7 +46,7 @@ def test_no_cadence_for_the_bass_is_the_evaluators_cadence_test(begins: float) -
     for before, now in random_steps(600, seed=2):
         bad = vi.no_cadence(3, before, now, np.array([begins]))
         for token in range(VOCABULARY):
-            bass = int(before[3] if token == HOLD else vi.TOKEN_PITCHES[token])
+            bass = int(before[3] if token == VOICE_HOLD else vi.TOKEN_PITCHES[token])
             if now[0] < 0:
                 assert not bad[token]  # nothing counts while the soprano rests
                 continue
@@ -73,7 +73,7 @@ def test_no_cadence_for_alto_and_tenor_leaves_a_bass_that_makes_one() -> None:
         for voice in (1, 2):
             bad = vi.no_cadence(voice, before, now, np.array([0.0]))
             for token in range(VOCABULARY):
-                pitch = int(before[voice] if token == HOLD else vi.TOKEN_PITCHES[token])
+                pitch = int(before[voice] if token == VOICE_HOLD else vi.TOKEN_PITCHES[token])
                 if pitch < 0:
                     assert bad[token]
                     continue

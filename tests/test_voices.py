@@ -6,16 +6,23 @@ import pytest
 from course_lib import datasets, voices
 from course_lib.errors import CourseError
 from course_lib.notes import Note
-from course_lib.voices import HOLD, REST, from_chords, from_notes, token_of
+from course_lib.voices import VOICE_HOLD, VOICE_REST, from_chords, from_notes, token_of
 
 
 def test_tokens_hold_rest_and_new_notes():
     notes = [Note(0, 1, 72, voice=0), Note(1, 1.5, 72, voice=0), Note(2, 3, 74, voice=0), Note(0, 3, 48, voice=3)]
     lines = from_notes(notes)
     soprano = lines.tokens[:, 0].tolist()
-    assert soprano == [token_of(72), HOLD, token_of(72), REST, token_of(74), HOLD]  # a repeat is a new note
-    assert lines.tokens[:, 1].tolist() == [REST] * 6  # an empty voice rests
-    assert lines.tokens[:, 3].tolist() == [token_of(48)] + [HOLD] * 5
+    assert soprano == [
+        token_of(72),
+        VOICE_HOLD,
+        token_of(72),
+        VOICE_REST,
+        token_of(74),
+        VOICE_HOLD,
+    ]  # a repeat is a new note
+    assert lines.tokens[:, 1].tolist() == [VOICE_REST] * 6  # an empty voice rests
+    assert lines.tokens[:, 3].tolist() == [token_of(48)] + [VOICE_HOLD] * 5
     assert lines.pitches()[:, 0].tolist() == [72, 72, 72, -1, 74, 74]
     assert lines.onsets()[:, 0].tolist() == [True, False, True, False, True, False]
 
@@ -48,8 +55,8 @@ def test_fermatas_cover_the_whole_note_and_features_mark_them():
 
 def test_from_chords_holds_repeated_pitches():
     lines = from_chords([(72, 67, 64, 48), (72, 65, 62, 47)], steps_per_chord=2)
-    assert lines.tokens[:, 0].tolist() == [token_of(72), HOLD, HOLD, HOLD]
-    assert lines.tokens[:, 1].tolist() == [token_of(67), HOLD, token_of(65), HOLD]
+    assert lines.tokens[:, 0].tolist() == [token_of(72), VOICE_HOLD, VOICE_HOLD, VOICE_HOLD]
+    assert lines.tokens[:, 1].tolist() == [token_of(67), VOICE_HOLD, token_of(65), VOICE_HOLD]
 
 
 def test_out_of_range_pitches_and_empty_input_are_course_errors():
@@ -77,4 +84,4 @@ def test_a_roll_is_read_top_down_and_cannot_cross():
     lines = voices.from_roll(roll)
     assert lines.pitches()[::2].tolist() == [[72, 67, 64, 48], [72, 67, 64, 48], [71, 67, -1, 50]]
     assert lines.onsets()[:, 0].tolist() == [True, False, False, False, True, False]
-    assert lines.tokens[4, 1] == HOLD  # the alto's G4 goes on sounding
+    assert lines.tokens[4, 1] == VOICE_HOLD  # the alto's G4 goes on sounding
