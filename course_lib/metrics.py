@@ -40,6 +40,19 @@ def frame_nll(probabilities: np.ndarray, targets: np.ndarray, weights: np.ndarra
     return frame_nll_from_logits(np.log(p) - np.log1p(-p), targets, weights)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities of a softmax over the last axis, in float64: ``z - log(sum(exp(z)))``.
+
+    Each row's maximum is subtracted first, so large logits do not overflow; ``-inf`` logits
+    (tokens ruled out) stay ``-inf``. The NLL of a token is ``-log_softmax(logits)[token]``.
+
+    Notebook: 05_lstm_melody, 09_four_voices
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
 def frame_accuracy(predicted: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None) -> float:
     """Frame-level accuracy of Bay et al. (2009): ``TP / (TP + FP + FN)`` over all keys and frames.
 

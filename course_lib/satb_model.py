@@ -25,6 +25,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from course_lib.metrics import log_softmax
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
 from course_lib.voices import FEATURES, LOWEST, POSITIONS, VOCABULARY, VOICE_HOLD, VOICE_PAD, VOICE_REST, Lines
 
@@ -194,6 +195,8 @@ def nll_per_voice(model: keras.Model, pieces: Sequence[Lines], batch_size: int =
     """Mean negative log-likelihood (nats) of each lower voice's token per step, and their mean.
 
     Every real step counts once (padding does not), however the pieces are batched.
+
+    Notebook: 09_four_voices
     """
     totals, steps = dict.fromkeys(LOWER_VOICES, 0.0), 0
     batches = Batches(pieces, batch_size=batch_size, shuffle=False)
@@ -203,9 +206,7 @@ def nll_per_voice(model: keras.Model, pieces: Sequence[Lines], batch_size: int =
         real = x["soprano"] != VOICE_PAD
         steps += int(real.sum())
         for voice in LOWER_VOICES:
-            logits = keras.ops.convert_to_numpy(outputs[voice]).astype("float64")
-            logits -= logits.max(axis=-1, keepdims=True)
-            log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+            log_p = log_softmax(keras.ops.convert_to_numpy(outputs[voice]))
             picked = np.take_along_axis(log_p, y[voice][..., None], axis=-1)[..., 0]
             totals[voice] += -picked[real].sum()
     out = {voice: totals[voice] / steps for voice in LOWER_VOICES}

@@ -117,3 +117,14 @@ def test_scale_consistency_finds_the_best_key_and_roll_metrics_count_in_beats():
     coarse, fine = roll_with([(C4, 0, 2)], steps=8), roll_with([(C4, 0, 8)], steps=32)
     assert roll_metrics([coarse], 1)["qualified_note_rate"] == roll_metrics([fine], 4)["qualified_note_rate"] == 1.0
     assert roll_metrics([coarse], 1)["empty_bar_rate"] == roll_metrics([fine], 4)["empty_bar_rate"] == 0.5
+
+
+def test_log_softmax_is_stable_exact_and_keeps_ruled_out_tokens_out():
+    logits = np.array([[np.log(0.5), np.log(0.3), np.log(0.2)], [1000.0, 1000.0, -np.inf]], dtype=np.float32)
+    log_p = metrics.log_softmax(logits)
+    assert log_p.dtype == np.float64 and logits.dtype == np.float32  # its own copy, in float64
+    np.testing.assert_allclose(np.exp(log_p[0]), [0.5, 0.3, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(log_p[1, :2], [-np.log(2), -np.log(2)])  # no overflow at 1000
+    assert log_p[1, 2] == -np.inf
+    shifted = metrics.log_softmax(np.array([3.0, 1.0, -2.0]) + 50.0)  # adding a constant changes nothing
+    np.testing.assert_allclose(shifted, metrics.log_softmax(np.array([3.0, 1.0, -2.0])), atol=1e-12)
