@@ -148,23 +148,27 @@ class LSTMCache:
 def lstm_step(x_t, h_prev, c_prev, W, U, b):
     """One LSTM step; returns ``(h, c, gates)`` with ``gates`` of shape ``(batch, 4, units)``.
 
+    ``x_t`` is ``(batch, features)`` and the states ``(batch, units)``; without the batch axis
+    (one sequence: ``(features,)`` and ``(units,)``) it works the same, as the harmoniser's
+    sampler in notebook 09 uses it.
+
     .. math::
         i = \\sigma(z_i),\\ f = \\sigma(z_f),\\ g = \\tanh(z_g),\\ o = \\sigma(z_o),\\quad
         c_t = f \\odot c_{t-1} + i \\odot g,\\quad h_t = o \\odot \\tanh(c_t)
 
     where ``z = x_t W + h_{t-1} U + b`` split into four blocks.
 
-    Notebook: 04_lstm_equations
+    Notebook: 04_lstm_equations, 09_four_voices
     """
     units = h_prev.shape[-1]
     z = x_t @ W + h_prev @ U + b
-    i = sigmoid(z[:, :units])
-    f = sigmoid(z[:, units : 2 * units])
-    g = np.tanh(z[:, 2 * units : 3 * units])
-    o = sigmoid(z[:, 3 * units :])
+    i = sigmoid(z[..., :units])
+    f = sigmoid(z[..., units : 2 * units])
+    g = np.tanh(z[..., 2 * units : 3 * units])
+    o = sigmoid(z[..., 3 * units :])
     c = f * c_prev + i * g
     h = o * np.tanh(c)
-    return h, c, np.stack([i, f, g, o], axis=1)
+    return h, c, np.stack([i, f, g, o], axis=-2)
 
 
 def lstm_forward(x, W, U, b, h0=None, c0=None, step: Callable = lstm_step):

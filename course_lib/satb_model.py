@@ -26,6 +26,7 @@ import numpy as np
 from keras import layers
 
 from course_lib.metrics import log_softmax
+from course_lib.rnn_numpy import lstm_step
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
 from course_lib.voices import FEATURES, LOWEST, POSITIONS, VOCABULARY, VOICE_HOLD, VOICE_PAD, VOICE_REST, Lines
 
@@ -234,8 +235,8 @@ def sampler_weights(model: keras.Model) -> dict[str, np.ndarray]:
 def melody_encoding(model: keras.Model, lines: Lines) -> np.ndarray:
     """The bidirectional LSTM's reading of the whole soprano line: ``(steps, 2 * units)``.
 
-    Computed in NumPy, step by step, forwards and then backwards (the same numbers as the
-    Keras layer, which is slow to call eagerly on one piece).
+    Computed in NumPy with :func:`course_lib.rnn_numpy.lstm_step`, step by step, forwards and then
+    backwards (the same numbers as the Keras layer, which is slow to call eagerly on one piece).
 
     Notebook: 09_four_voices
     """
@@ -244,32 +245,14 @@ def melody_encoding(model: keras.Model, lines: Lines) -> np.ndarray:
     x = np.concatenate([embedding[inputs["soprano"][0]], inputs["meter"][0]], axis=1)
     weights = model.get_layer("melody").get_weights()
     outputs = []
-    for direction, order in ((weights[:3], range(len(x))), (weights[3:], range(len(x) - 1, -1, -1))):
-        w = dict(zip(("kernel", "recurrent", "bias"), direction, strict=True))
-        h = c = np.zeros(w["recurrent"].shape[0])
+    for (kernel, recurrent, bias), order in ((weights[:3], range(len(x))), (weights[3:], range(len(x) - 1, -1, -1))):
+        h = c = np.zeros(recurrent.shape[0])
         out = np.zeros((len(x), len(h)))
         for t in order:
-            h, c = lstm_step(w, x[t], h, c)
+            h, c, _ = lstm_step(x[t], h, c, kernel, recurrent, bias)
             out[t] = h
         outputs.append(out)
     return np.concatenate(outputs, axis=1)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, without overflow warnings."""
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def lstm_step(w, x, h, c):
-    """One step of the forward LSTM in NumPy (Keras's gate order: input, forget, cell, output).
-
-    Notebook: 09_four_voices
-    """
-    z = x @ w["kernel"] + h @ w["recurrent"] + w["bias"]
-    i, f, g, o = np.split(z, 4)
-    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-    h = sigmoid(o) * np.tanh(c)
-    return h, c
 
 
 def voice_logits(w, voice, state, chosen):
@@ -306,7 +289,8 @@ def sample_step(w, melody_t, previous, before, soprano, fermata, h, c, rng, temp
 
     Notebook: 09_four_voices
     """
-    h, c = lstm_step(w, np.concatenate([melody_t, w["embedding"][previous].ravel()]), h, c)
+    x = np.concatenate([melody_t, w["embedding"][previous].ravel()])
+    h, c, _ = lstm_step(x, h, c, w["kernel"], w["recurrent"], w["bias"])  # notebook 04's step
     state = np.concatenate([melody_t, h])
 
     def logits_for(voice, chosen):

@@ -51,6 +51,18 @@ def test_lstm_forward_equals_keras(x):
     assert np.abs(h - keras_h).max() <= 1e-5 and np.abs(c - keras_c).max() <= 1e-5
 
 
+def test_a_step_without_a_batch_axis_is_one_row_of_the_batched_step(x):
+    """The harmoniser's sampler (notebook 09) steps one sequence at a time, with no batch axis."""
+    _, (W, U, b) = keras_layer("lstm")
+    h, c = np.random.default_rng(3).normal(size=(2, BATCH, UNITS))
+    batched = rn.lstm_step(x[:, 0], h, c, W, U, b)
+    for row in range(BATCH):
+        single = rn.lstm_step(x[row, 0], h[row], c[row], W, U, b)
+        for one, many in zip(single, batched, strict=True):  # h, c and the gates (4, units)
+            assert one.shape == many.shape[1:]
+            np.testing.assert_allclose(one, many[row], rtol=1e-6, atol=1e-7)
+
+
 def test_rnn_forward_equals_keras(x):
     layer, (W, U, b) = keras_layer("rnn")
     keras_out, keras_h = (keras.ops.convert_to_numpy(t) for t in layer(x))

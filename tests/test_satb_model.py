@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import satb_model, satb_recipe, voice_intervals, voice_leading, voices
+from course_lib import rnn_numpy, satb_model, satb_recipe, voice_intervals, voice_leading, voices
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
@@ -51,7 +51,7 @@ def test_batches_group_by_length(piece):
 
 
 def test_the_numpy_step_gives_the_models_logits(tiny, piece):
-    """Teacher-forced, the NumPy LSTM step, heads and interval biases must equal the Keras model step by step."""
+    """Teacher-forced, notebook 04's NumPy LSTM step, the heads and interval biases equal the Keras model."""
     outputs = tiny(satb_model.model_inputs(piece), training=False)
     w = satb_model.sampler_weights(tiny)
     encoding = satb_model.melody_encoding(tiny, piece)
@@ -59,7 +59,8 @@ def test_the_numpy_step_gives_the_models_logits(tiny, piece):
     h = c = np.zeros(8)
     previous, before = [VOICE_REST] * 3, np.full(4, -1)
     for t in range(piece.steps):
-        h, c = satb_model.lstm_step(w, np.concatenate([encoding[t], w["embedding"][previous].ravel()]), h, c)
+        x = np.concatenate([encoding[t], w["embedding"][previous].ravel()])
+        h, c, _ = rnn_numpy.lstm_step(x, h, c, w["kernel"], w["recurrent"], w["bias"])
         state = np.concatenate([encoding[t], h])
         truth = piece.tokens[t, 1:].tolist()
         for i, voice in enumerate(satb_model.LOWER_VOICES):
@@ -206,7 +207,6 @@ def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
     "function",
     [
         satb_model.satb_harmoniser,
-        satb_model.lstm_step,
         satb_model.voice_logits,
         satb_model.sample_in_order,
         satb_model.sample_step,
