@@ -128,3 +128,13 @@ def test_log_softmax_is_stable_exact_and_keeps_ruled_out_tokens_out():
     assert log_p[1, 2] == -np.inf
     shifted = metrics.log_softmax(np.array([3.0, 1.0, -2.0]) + 50.0)  # adding a constant changes nothing
     np.testing.assert_allclose(shifted, metrics.log_softmax(np.array([3.0, 1.0, -2.0])), atol=1e-12)
+
+
+def test_within_target_names_the_main_metrics_close_to_the_data_in_order():
+    from course_lib import gan_monitor
+
+    real = dict.fromkeys(gan_monitor.MAIN_METRICS, 1.0) | {"empty_bar_rate": 0.02}
+    # polyphony 20% off: out; tonal distance 14% off: in; empty bars 0.04 off a value below 0.1: in
+    generated = real | {"polyphony": 1.2, "tonal_distance": 0.86, "empty_bar_rate": 0.06}
+    assert gan_monitor.within_target(generated, real) == [m for m in gan_monitor.MAIN_METRICS if m != "polyphony"]
+    assert gan_monitor.within_target(real | {"empty_bar_rate": 0.08}, real)[0] != "empty_bar_rate"
