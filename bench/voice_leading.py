@@ -41,7 +41,7 @@ FIGURES = (
     "cadences",
     "clean_pieces",
 )
-JSB_OCTAVE = 12  # the JSB split is written an octave above sounding pitch (median MIDI 74 vs 62 here)
+ROLL_MODELS = (("chorale", "piano-roll LSTM"), ("chorale-made", "LSTM-MADE"))  # shipped name, row label
 
 
 def clean_share(pieces) -> float:
@@ -62,9 +62,8 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend before Keras loads)
-    from course_lib import pretrained, satb_model, satb_recipe, voices
+    from course_lib import pretrained, satb_model, satb_recipe, voice_leading, voices
     from course_lib.datasets import load_jsb
-    from course_lib.sampling import generate_frames
     from course_lib.tunes import load_tunes
 
     test = getattr(satb_recipe.load_lines(), args.split)[: args.pieces]
@@ -75,31 +74,23 @@ def main() -> None:
     sopranos = [voices.soprano_only(p) for p in test]
     tunes = [satb_recipe.melody_from_piece(t.piece)[0] for t in load_tunes()]
 
-    chorale_rows = {"Bach": test}
     jsb = load_jsb()
-    for name, label in (("chorale", "piano-roll LSTM"), ("chorale-made", "LSTM-MADE")):
-        roll_model = pretrained.load(name)
-        count = len(test) if args.pieces else 20
-        rolls = [generate_frames(roll_model, jsb.valid[i][:4], 4 * args.bars, seed=i)[4:] for i in range(count)]
-        chorale_rows[f"{label} (top-down)"] = [voices.from_roll(r, lowest=21 - JSB_OCTAVE) for r in rolls]
+    openings = [jsb.valid[i][:4] for i in range(len(test) if args.pieces else 20)]
+    roll_models = {f"{label} (top-down)": pretrained.load(name) for name, label in ROLL_MODELS}
+    harmonisers = {(run if len(runs) > 1 else "harmoniser"): (model, card) for run, model, card in runs}
+    seconds: dict[str, float] = {}
+    rows = voice_leading.model_rows(sopranos, harmonisers, roll_models, openings, args.bars, seconds)
+    chorale_rows = {"Bach": test, **rows}
+    tune_rows = voice_leading.model_rows(tunes, harmonisers)
     sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
-    tune_rows, seconds, heats = {}, {}, []
-    for run, model, card in runs:
-        temperature, tries = card["temperature"], card["cadence_tries"]
-        temperature_alone = card.get("temperature_alone", temperature)
-        heats.append(f"{run}: {temperature_alone} alone, {temperature} with rules")
-        for set_up, rules, heat, retries in (
-            ("alone", False, temperature_alone, 0),
-            ("with rules", True, temperature, tries),
-        ):
-            name = f"{run}, {set_up}" if len(runs) > 1 else f"harmoniser {set_up}"
+    heats = []
+    for name, (model, card) in harmonisers.items():
+        modes = voice_leading.set_ups(card)
+        heats.append(f"{name}: " + ", ".join(f"{t} {set_up}" for set_up, (t, _, _) in modes.items()))
+        for set_up, (temperature, rules, tries) in modes.items():
             started = time.perf_counter()
-            chorale_rows[name] = satb_recipe.harmonise_all(model, sopranos, heat, rules=rules, cadence_tries=retries)
-            seconds[name] = (time.perf_counter() - started) / len(sopranos)
-            tune_rows[name] = satb_recipe.harmonise_all(model, tunes, heat, rules=rules, cadence_tries=retries)
-            started = time.perf_counter()
-            satb_model.harmonise(model, sixteen, heat, 0, rules, retries)
-            seconds[f"{name}, 16 bars"] = time.perf_counter() - started
+            satb_model.harmonise(model, sixteen, temperature, 0, rules, tries)
+            seconds[f"{name}, {set_up}, 16 bars"] = time.perf_counter() - started
 
     held = "held-out" if args.split == "test" else "validation"
     bach = table(f"{len(test)} {held} chorales (split by tune)", chorale_rows, "; ".join(heats))
@@ -146,21 +137,16 @@ def _figures(pieces) -> dict[str, float]:
 
 def table(title: str, rows: dict, temperatures: str, bach: dict | None = None) -> dict:
     """Print one table of figures (with Bach's row first); returns Bach's figures."""
+    from course_lib import voice_leading
+
     figures = {name: _figures(pieces) for name, pieces in rows.items()}
     bach = bach or figures["Bach"]
-    print(f"\nvoice-leading figures, {title}; {temperatures}")
+    print(f"\nvoice-leading figures, {title}; temperatures {temperatures}")
     print("per 100 voice-pair moves (parallels, overlaps), adjacent-pair steps (crossings, spacing), notes, fermatas;")
     print("clean_pieces: per cent of pieces without a single parallel")
-    print(f"{'':28}" + "".join(f"{k[:13]:>14}" for k in FIGURES))
-    if "Bach" not in figures:
-        print(f"{'Bach (the chorales above)':28}" + "".join(_cell(bach[k]) for k in FIGURES))
-    for name, values in figures.items():
-        print(f"{name:28}" + "".join(_cell(values[k]) for k in FIGURES))
+    shown = figures if "Bach" in figures else {"Bach (the chorales above)": bach, **figures}
+    print(voice_leading.figure_table(shown, FIGURES))
     return bach
-
-
-def _cell(value: float) -> str:
-    return f"{'-':>14}" if value != value else f"{value:14.2f}"
 
 
 if __name__ == "__main__":

@@ -116,3 +116,38 @@ def test_marks_colour_both_notes_of_a_parallel_and_of_a_crossing():
     # chords are two eighth-note steps (one beat) long; held notes are marked where they began
     assert {k for k, v in found.items() if v == red} == {(2, 0.0), (3, 0.0), (2, 1.0), (3, 1.0)}
     assert {k for k, v in found.items() if v == blue} == {(0, 0.0), (1, 2.0)}
+
+
+def test_figure_table_lines_up_and_dashes_what_has_nothing_to_count():
+    figures = {"Bach": {"parallels": 0.14, "cadences": 91.3}, "a roll model": {"parallels": 1.5, "cadences": math.nan}}
+    assert vl.figure_table(figures, ["parallels", "cadences"]).splitlines() == [
+        " " * 14 + " parallels  cadences",
+        "Bach          " + "      0.14     91.30",
+        "a roll model  " + "      1.50         -",
+    ]
+
+
+def test_model_rows_names_every_row_and_harmonises_in_both_set_ups():
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    from course_lib import models, satb_model
+    from course_lib.voices import soprano_only
+
+    keras.utils.set_random_seed(0)
+    harmoniser = satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+    card = {"temperature": 0.8, "temperature_alone": 0.5, "cadence_tries": 2}
+    melodies = [soprano_only(from_chords([(C5, G4, E4, 48), (D5, G4, D4, 43), (C5, G4, E4, 48)], fermatas=[2]))] * 2
+    openings = [np.eye(88, dtype=bool)[[40, 44, 47, 52]]]  # four frames of one key each
+    seconds = {}
+    rows = vl.model_rows(
+        melodies, {"tiny": (harmoniser, card)}, {"roll": models.pianoroll_lstm(units=8)}, openings, 2, seconds
+    )
+    assert list(rows) == ["roll", "tiny, alone", "tiny, rules"] and list(seconds) == ["tiny, alone", "tiny, rules"]
+    assert rows["roll"][0].steps == 2 * 4 * 2  # two bars of four beats after the opening, in eighth notes
+    for i, melody in enumerate(melodies):  # seed i for melody i, the card's temperature for each set-up
+        alone = satb_model.harmonise(harmoniser, melody, 0.5, i, rules=False, cadence_tries=0)
+        ruled = satb_model.harmonise(harmoniser, melody, 0.8, i, rules=True, cadence_tries=2)
+        assert np.array_equal(rows["tiny, alone"][i].tokens, alone.tokens)
+        assert np.array_equal(rows["tiny, rules"][i].tokens, ruled.tokens)
+    assert vl.set_ups({"temperature": 0.7, "cadence_tries": 1})["alone"] == (0.7, False, 0)  # no separate setting
