@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.midi import DRUM_CHANNEL
 from course_lib.notes import Note
 
 # General MIDI program numbers (0-based) for the instruments the course offers.
 INSTRUMENTS = {"piano": 0, "harpsichord": 6, "organ": 19, "strings": 48, "choir": 52, "flute": 73}
-DRUM_CHANNEL = 9
 STEREO_FLOAT32_BYTES = 8  # bytes per stereo frame of two float32 samples
 
 

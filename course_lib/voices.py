@@ -39,7 +39,6 @@ VOCABULARY = HIGHEST - LOWEST + 1 + 3
 STEPS_PER_BEAT = 2  # eighth notes: a sixteenth passing note is rounded onto the grid
 POSITIONS = 12  # steps within a bar that the position feature tells apart (3/2 has 12 eighths)
 FEATURES = POSITIONS + 2  # position in the bar (one-hot), fermata sounding, fermata begins
-VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 
 
 class VoiceError(CourseError, ValueError):

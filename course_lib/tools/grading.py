@@ -25,7 +25,6 @@ from course_lib.tools import notebooks
 
 SCHEMA_VERSION = 3
 POINTS_PER_CHECK = 1
-CHECK_OUTPUT_TAG = "nbval-check-output"
 _DEFINED = re.compile(r"^\s*(?:def|class)\s+(\w+)", re.MULTILINE)
 _CHECK_CALL = re.compile(r"\b(check_\w+)\s*\(")
 
@@ -63,8 +62,8 @@ def _move_check_output_marker(cell: nbformat.NotebookNode) -> None:
     if len(kept) != len(lines):
         cell.source = "\n".join(kept).lstrip("\n")
         tags = cell.metadata.setdefault("tags", [])
-        if CHECK_OUTPUT_TAG not in tags:
-            tags.append(CHECK_OUTPUT_TAG)
+        if notebooks.CHECK_OUTPUT_TAG not in tags:
+            tags.append(notebooks.CHECK_OUTPUT_TAG)
 
 
 def tag_for_nbgrader(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
