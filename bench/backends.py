@@ -1,7 +1,7 @@
 """Every trainable model under every installed Keras backend: seconds per epoch and the first epoch's compile.
 
 Each (backend, model) pair trains in a fresh process with ``KERAS_BACKEND`` set, on the model's own
-data and settings (the recipes' table, the GAN's ``train_gan``, the harmoniser's ``fit``), with an
+data and settings, through the recipe table's ``fit`` (:mod:`course_lib.recipes`), with an
 empty JAX compilation cache. The first epoch includes compiling; "per epoch" is the median of the
 epochs after it. Under JAX a second process then runs one epoch with the cache the first one filled:
 what a notebook run a second time, or the test suite's later runs, pays. The GAN counts generator
@@ -45,30 +45,12 @@ def epoch_times(model: str, epochs: int) -> list[float]:
             stamps.append(time.perf_counter())
 
     keras.utils.set_random_seed(0)
-    if model == "gan":
-        from course_lib import gan
-
-        real = gan.load_excerpts("train")
-        stamps[0] = time.perf_counter()
-        gan.train_gan(real, minutes=60, steps=GAN_STEPS * epochs, steps_per_epoch=GAN_STEPS, callbacks=[Clock()])
-    elif model == "satb":
-        from course_lib import satb_model, satb_recipe
-
-        data = satb_recipe.load_lines()
-        harmoniser = satb_model.compile_harmoniser(satb_model.satb_harmoniser())
-        stamps[0] = time.perf_counter()
-        harmoniser.fit(
-            satb_model.Batches(data.train),
-            validation_data=satb_model.Batches(data.valid, shuffle=False),
-            epochs=epochs,
-            callbacks=[Clock()],
-            verbose=0,
-        )
-    else:
-        data = recipes.load_data(model)
-        built = recipes.build(model, data)
-        stamps[0] = time.perf_counter()
-        recipes.fit(model, built, data, epochs, patience=epochs, callbacks=[Clock()])
+    chosen = recipes.recipe(model)
+    data = chosen.load_data(chosen.default_source)
+    built = chosen.build(data)
+    options = {"steps_per_epoch": GAN_STEPS} if model == "gan" else {"patience": epochs}
+    stamps[0] = time.perf_counter()
+    chosen.fit(built, data, epochs, callbacks=[Clock()], **options)
     return [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
 
 

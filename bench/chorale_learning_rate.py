@@ -8,7 +8,7 @@ split, once, at the end. Test scores of the rates not chosen are never computed:
 would make the test split part of the choice. Each rate's validation score and weights are kept in
 ``--out``, so rates can train in separate processes side by side (``--rates R --threads 1
 --no-choose`` each) and be chosen among afterwards (``--rates`` with no value). Writes
-``results.json``. This sweep chose the recipe's rate (``recipes.FRAME_SETTINGS``).
+``results.json``. This sweep chose the recipe's rate (``recipes.RECIPES["chorale"].settings``).
 
 Run: python bench/chorale_learning_rate.py [--rates [2e-3 4e-3 6e-3]] [--epochs 81] [--threads N] [--no-choose]
 """
@@ -38,10 +38,11 @@ def main() -> None:
     import keras
 
     from course_lib import recipes
-    from course_lib.training import evaluate_frames, train_frame_model
+    from course_lib.tools.runs import train_frame_model
+    from course_lib.training import evaluate_frames
 
     jsb = recipes.load_data("chorale", "jsb")
-    settings = recipes.FRAME_SETTINGS["chorale"]
+    settings = recipes.recipe("chorale").settings
     args.out.mkdir(parents=True, exist_ok=True)
     for rate in args.rates:
         keras.utils.set_random_seed(0)  # the same initial weights for every rate
@@ -53,7 +54,7 @@ def main() -> None:
         model.save_weights(args.out / f"rate{rate:g}.weights.h5")  # the best (averaged) weights
         result = {
             "learning_rate": rate,
-            "epochs": len(history["loss"]),
+            "epochs": len(history["seconds"]),
             "valid_nll": round(evaluate_frames(model, list(jsb.valid))["nll"], 4),
             "minutes": round((time.perf_counter() - started) / 60, 1),
         }

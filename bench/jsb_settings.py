@@ -56,7 +56,8 @@ def main() -> None:
         import keras
 
         from course_lib import models, recipes
-        from course_lib.training import evaluate_frames, train_frame_model
+        from course_lib.tools.runs import train_frame_model
+        from course_lib.training import evaluate_frames
 
         jsb = recipes.load_data(args.model, "jsb")
         recipe = recipes.recipe(args.model)
@@ -72,7 +73,7 @@ def main() -> None:
 
             def report(epoch: int, scores: dict) -> None:
                 print(
-                    f"epoch {epoch + 1:3d}  train {scores['loss']:.3f}  valid {scores['val_nll']:.3f}  "
+                    f"epoch {epoch + 1:3d}  train {scores['nll']:.3f}  valid {scores['val_nll']:.3f}  "
                     f"lr {scores['learning_rate']:.1e}  {scores['seconds']:.0f} s",
                     flush=True,
                 )
@@ -86,7 +87,7 @@ def main() -> None:
                 "builder": built,
                 "training": trained,
                 "seed": args.seed,
-                "epochs": len(history["loss"]),
+                "epochs": len(history["seconds"]),
                 "epoch_cap": args.epochs,
                 "threads": args.threads,
                 "backend": keras.backend.backend(),

@@ -119,13 +119,14 @@ def main() -> None:
         if args.threads:
             limit_cpu_threads(args.threads)
         from course_lib import recipes
+        from course_lib.tools import runs
 
         command = "python bench/lstm_jsb.py " + " ".join(sys.argv[1:])
         for name in names:
             for seed in args.seeds:
                 print(f"--- {name}, seed {seed}, {protocols[name]}", flush=True)
-                recipes.train(
-                    RECIPES[name],
+                runs.train(
+                    recipes.recipe(RECIPES[name]),
                     "jsb",
                     epochs=caps[name],
                     out=run_folder(args.out, name, protocols[name], seed),

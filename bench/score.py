@@ -19,9 +19,9 @@ BARS = 16
 
 def sixteen_bars():
     """The first 16 bars (after any pickup) of the first 4/4 chorale of the validation split, as four lines."""
-    from course_lib import satb_recipe
+    from course_lib import harmonising
 
-    lines = next(p for p in satb_recipe.load_lines().valid if p.time_signature == (4, 4) and p.steps >= 140)
+    lines = next(p for p in harmonising.load_lines().valid if p.time_signature == (4, 4) and p.steps >= 140)
     steps = round((lines.pickup + BARS * 4) * lines.steps_per_beat)
     return lines.head(steps)
 

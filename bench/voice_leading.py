@@ -62,17 +62,17 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend before Keras loads)
-    from course_lib import pretrained, satb_model, satb_recipe, voice_leading, voices
+    from course_lib import harmonising, pretrained, satb_model, voice_leading, voices
     from course_lib.datasets import load_jsb
     from course_lib.tunes import load_tunes
 
-    test = getattr(satb_recipe.load_lines(), args.split)[: args.pieces]
+    test = getattr(harmonising.load_lines(), args.split)[: args.pieces]
     if args.model:
-        runs = [(f"run {i + 1}", *satb_recipe.load_trained(path)) for i, path in enumerate(args.model)]
+        runs = [(f"run {i + 1}", *pretrained.load_with_card("satb", path)) for i, path in enumerate(args.model)]
     else:
         runs = [("shipped", pretrained.load("satb"), pretrained.card("satb"))]
     sopranos = [voices.soprano_only(p) for p in test]
-    tunes = [satb_recipe.melody_from_piece(t.piece)[0] for t in load_tunes()]
+    tunes = [harmonising.melody_from_piece(t.piece)[0] for t in load_tunes()]
 
     jsb = load_jsb()
     openings = [jsb.valid[i][:4] for i in range(len(test) if args.pieces else 20)]

@@ -1,8 +1,10 @@
-"""Gradients by the running Keras backend's automatic differentiation, to check hand-written backward passes.
+"""Gradients by the running Keras backend's automatic differentiation: the course's backend code, in one place.
 
 Keras 3 has no backend-neutral ``grad``: each backend differentiates in its own way (TensorFlow
 records a ``GradientTape``, JAX transforms a pure function with ``jax.grad``, PyTorch follows the
-tensors that ``requires_grad``). :func:`layer_gradients` has the three, a few lines each.
+tensors that ``requires_grad``). Here are the three, for :func:`layer_gradients` (notebook 04
+checks its hand-written backward pass with it), :func:`input_gradient` (the GAN's gradient
+penalty, notebook 07) and the GAN's ``train_step`` for JAX and PyTorch (:data:`TRAIN_STEPS`).
 
 Notebook: 04_lstm_equations
 """
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 import keras
 import numpy as np
+from keras import ops
 
 
 def layer_gradients(layer: keras.layers.Layer, x: np.ndarray, loss: Callable) -> list[np.ndarray]:
@@ -53,3 +56,145 @@ def layer_gradients(layer: keras.layers.Layer, x: np.ndarray, loss: Callable) ->
     else:
         raise NotImplementedError(f"no gradients for the Keras backend {backend!r}")
     return [keras.ops.convert_to_numpy(gradient) for gradient in gradients]
+
+
+def input_gradient(critic, x):
+    """The gradient of ``critic(x)`` with respect to ``x``: for each excerpt, how its score moves with its input.
+
+    Every backend differentiates in its own way: TensorFlow records the call on a tape, JAX
+    transforms the function (``jax.grad``), PyTorch back-propagates into an ``x`` that asks for a
+    gradient. ``critic`` may be a model or any function ``excerpts -> scores``.
+
+    Notebook: 07_gan_pianoroll
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            scores = critic(x)
+        return tape.gradient(scores, x)
+    if backend == "jax":
+        import jax
+
+        return jax.grad(lambda x: ops.sum(critic(x)))(x)
+    if backend == "torch":
+        import torch
+
+        x = x.detach().requires_grad_(True)
+        (gradient,) = torch.autograd.grad(ops.sum(critic(x)), x, create_graph=True)  # a graph: the loss needs it
+        return gradient
+    raise NotImplementedError(f"no input gradient for the {backend} backend")
+
+
+class JaxTrainStep:
+    """The ``train_step`` of :class:`PianoRollGAN` for the JAX backend (mix it in before the GAN class).
+
+    JAX has no tape: a gradient is ``jax.value_and_grad`` of a pure function of one player's
+    weights (``stateless_call``), and an optimizer returns new values (``stateless_apply``).
+    Keras's JAX trainer hands ``train_step`` the model's state as values and takes the new state
+    back; inside, a ``keras.StatelessScope`` lets the seeds and the batch-norm statistics update
+    as if they were variables, and collects their new values.
+
+    Used through :func:`course_lib.gan.for_backend` (notebook 07 prints its source when this backend runs).
+    """
+
+    def compile(self, *args, **kwargs) -> None:
+        """The GAN's ``compile``; the players' optimizer state then joins the state JAX's trainer passes around."""
+        super().compile(*args, **kwargs)
+        self.generator_optimizer.build(self.generator.trainable_variables)
+        self.critic_optimizer.build(self.critic.trainable_variables)
+        # Keras's JAX trainer passes train_step the model's variables and its one `optimizer`'s: tracking the two
+        # players' optimizer variables makes them part of the model's (non-trainable) state
+        self.players_optimizer_state = [*self.generator_optimizer.variables, *self.critic_optimizer.variables]
+
+    def train_step(self, state, data):
+        import jax
+
+        real = keras.utils.unpack_x_y_sample_weight(data)[0]
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        variables = [*self.trainable_variables, *self.non_trainable_variables]
+        mapping = list(zip(variables, [*trainable, *non_trainable], strict=True))
+        with keras.StatelessScope(state_mapping=mapping) as scope:  # a variable read gives its value in `state`
+            batch = ops.shape(real)[0]
+            critic_state = [v.value for v in self.critic.non_trainable_variables]
+
+            def critic_objective(weights, fake):  # a pure function of the critic's weights, for jax.value_and_grad
+                def critic(x):
+                    return self.critic.stateless_call(weights, critic_state, x, training=True)[0]
+
+                loss, distance, penalty = self.critic_loss(real, fake, critic)
+                return loss, (distance, penalty)
+
+            for _ in range(self.critic_steps):
+                z = keras.random.normal((batch, self.latent), seed=self.seeds)  # advances the seed in the scope
+                fake = self.generator(z, training=True)
+                weights = [v.value for v in self.critic.trainable_variables]
+                step = jax.value_and_grad(critic_objective, has_aux=True)
+                (critic_loss, (distance, penalty)), gradients = step(weights, fake)
+                self.stateless_update(self.critic_optimizer, gradients, self.critic.trainable_variables)
+
+            z = keras.random.normal((batch, self.latent), seed=self.seeds)
+            generator_state = [v.value for v in self.generator.non_trainable_variables]
+
+            def generator_objective(weights):  # returns the batch-norm statistics it updated too
+                fake, new_state = self.generator.stateless_call(weights, generator_state, z, training=True)
+                return self.generator_loss(self.critic(fake, training=True)), new_state
+
+            weights = [v.value for v in self.generator.trainable_variables]
+            step = jax.value_and_grad(generator_objective, has_aux=True)
+            (generator_loss, new_state), gradients = step(weights)
+            for variable, value in zip(self.generator.non_trainable_variables, new_state, strict=True):
+                variable.assign(value)
+            self.stateless_update(self.generator_optimizer, gradients, self.generator.trainable_variables)
+        trainable = [scope.get_current_value(v) for v in self.trainable_variables]  # the new state
+        non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
+        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    @staticmethod
+    def stateless_update(optimizer, gradients, variables) -> None:
+        """``optimizer.stateless_apply`` on the current values; the new ones are assigned in the open scope."""
+        current = [v.value for v in optimizer.variables]
+        weights, state = optimizer.stateless_apply(current, gradients, [v.value for v in variables])
+        for variable, value in zip([*variables, *optimizer.variables], [*weights, *state], strict=True):
+            variable.assign(value)
+
+
+class TorchTrainStep:
+    """The ``train_step`` of :class:`PianoRollGAN` for the PyTorch backend (mix it in before the GAN class).
+
+    PyTorch records every operation on tensors that need a gradient; ``backward()`` fills each
+    weight's ``.grad``, which the player's optimizer applies (outside autograd, under ``torch.no_grad``).
+
+    Used through :func:`course_lib.gan.for_backend` (notebook 07 prints its source when this backend runs).
+    """
+
+    def train_step(self, data):
+        import torch
+
+        real = keras.utils.unpack_x_y_sample_weight(data)[0]
+        batch = ops.shape(real)[0]
+        for _ in range(self.critic_steps):
+            z = keras.random.normal((batch, self.latent), seed=self.seeds)
+            with torch.no_grad():
+                fake = self.generator(z, training=True)
+            self.critic.zero_grad()
+            critic_loss, distance, penalty = self.critic_loss(real, fake)
+            critic_loss.backward()
+            with torch.no_grad():
+                gradients = [v.value.grad for v in self.critic.trainable_weights]
+                self.critic_optimizer.apply(gradients, self.critic.trainable_weights)
+        z = keras.random.normal((batch, self.latent), seed=self.seeds)
+        self.generator.zero_grad()
+        generator_loss = self.generator_loss(self.critic(self.generator(z, training=True), training=True))
+        generator_loss.backward()
+        with torch.no_grad():
+            gradients = [v.value.grad for v in self.generator.trainable_weights]
+            self.generator_optimizer.apply(gradients, self.generator.trainable_weights)
+        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
+        return {name: value.detach() for name, value in logs.items()}
+
+
+TRAIN_STEPS = {"jax": JaxTrainStep, "torch": TorchTrainStep}

@@ -10,22 +10,26 @@ with :func:`binarize` (the most likely class, or a draw).
 original (DCGAN-style) cross-entropy game, and the Wasserstein loss with gradient penalty
 (WGAN-GP, Gulrajani et al. 2017). Its ``train_step`` is written for TensorFlow (``tf.GradientTape``);
 under JAX and PyTorch :func:`for_backend` gives the subclass with that backend's ``train_step``
-(:class:`JaxTrainStep`, :class:`TorchTrainStep`), and :data:`GAN` is the class to use on the running backend.
+(:class:`~course_lib.autodiff.JaxTrainStep`, :class:`~course_lib.autodiff.TorchTrainStep`), and :data:`GAN` is the
+class to use on the running backend.
 
 Notebook: 07_gan_pianoroll
 """
 
 from __future__ import annotations
 
-import math
+import functools
+from collections.abc import Callable
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from course_lib import datasets
+from course_lib import autodiff, datasets
+from course_lib.errors import CourseError
+from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import to_pianoroll
-from course_lib.training import TimeLimit, steps_per_call
+from course_lib.training import EpochBatches
 
 LOWEST, HIGHEST = 36, 81  # C2..A5 covers the four chorale voices
 CLASSES = 1 + HIGHEST - LOWEST + 1  # rest + pitches
@@ -151,34 +155,6 @@ def sample(generator: keras.Model, count: int, seed: int = 0) -> np.ndarray:
     return keras.ops.convert_to_numpy(generator(z, training=False))
 
 
-def input_gradient(critic, x):
-    """The gradient of ``critic(x)`` with respect to ``x``: for each excerpt, how its score moves with its input.
-
-    Every backend differentiates in its own way: TensorFlow records the call on a tape, JAX
-    transforms the function (``jax.grad``), PyTorch back-propagates into an ``x`` that asks for a
-    gradient. ``critic`` may be a model or any function ``excerpts -> scores``.
-
-    Notebook: 07_gan_pianoroll
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            scores = critic(x)
-        return tape.gradient(scores, x)
-    if backend == "jax":
-        import jax
-
-        return jax.grad(lambda x: ops.sum(critic(x)))(x)
-    if backend == "torch":
-        import torch
-
-        x = x.detach().requires_grad_(True)
-        (gradient,) = torch.autograd.grad(ops.sum(critic(x)), x, create_graph=True)  # a graph: the loss needs it
-        return gradient
-    raise NotImplementedError(f"no input gradient for the {backend} backend")
-
-
 def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
     """Mean over the batch of ``(||grad critic(x)|| - 1)^2`` at ``x = real + alpha (fake - real)``.
 
@@ -187,7 +163,7 @@ def gradient_penalty(critic, real, fake, alpha, axes=(1, 2, 3)):
     Notebook: 07_gan_pianoroll
     """
     mixed = real + alpha * (fake - real)
-    gradients = input_gradient(critic, mixed)
+    gradients = autodiff.input_gradient(critic, mixed)
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
 
@@ -277,116 +253,24 @@ class PianoRollGAN(keras.Model):
         return {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
 
 
-class JaxTrainStep:
-    """The ``train_step`` of :class:`PianoRollGAN` for the JAX backend (mix it in before the GAN class).
+def tensorflow_only(fit: Callable) -> Callable:
+    """``fit`` for :class:`PianoRollGAN`: under another backend, a class whose ``train_step`` is still the
+    TensorFlow one says so in one line, instead of failing deep inside that backend's trainer."""
 
-    JAX has no tape: a gradient is ``jax.value_and_grad`` of a pure function of one player's
-    weights (``stateless_call``), and an optimizer returns new values (``stateless_apply``).
-    Keras's JAX trainer hands ``train_step`` the model's state as values and takes the new state
-    back; inside, a ``keras.StatelessScope`` lets the seeds and the batch-norm statistics update
-    as if they were variables, and collects their new values.
+    @functools.wraps(fit)
+    def checked(self, *args, **kwargs):
+        backend = keras.backend.backend()
+        if backend != "tensorflow" and type(self).train_step is PianoRollGAN.train_step:
+            raise CourseError(
+                f"{type(self).__name__}.train_step is TensorFlow's and Keras runs on {backend}: "
+                "train gan.GAN, or gan.for_backend(YourClass), which has this backend's train_step"
+            )
+        return fit(self, *args, **kwargs)
 
-    Used through :func:`for_backend` (notebook 07 prints its source when this backend runs).
-    """
-
-    def compile(self, *args, **kwargs) -> None:
-        """The GAN's ``compile``; the players' optimizer state then joins the state JAX's trainer passes around."""
-        super().compile(*args, **kwargs)
-        self.generator_optimizer.build(self.generator.trainable_variables)
-        self.critic_optimizer.build(self.critic.trainable_variables)
-        # Keras's JAX trainer passes train_step the model's variables and its one `optimizer`'s: tracking the two
-        # players' optimizer variables makes them part of the model's (non-trainable) state
-        self.players_optimizer_state = [*self.generator_optimizer.variables, *self.critic_optimizer.variables]
-
-    def train_step(self, state, data):
-        import jax
-
-        real = keras.utils.unpack_x_y_sample_weight(data)[0]
-        trainable, non_trainable, optimizer_variables, metrics_variables = state
-        variables = [*self.trainable_variables, *self.non_trainable_variables]
-        mapping = list(zip(variables, [*trainable, *non_trainable], strict=True))
-        with keras.StatelessScope(state_mapping=mapping) as scope:  # a variable read gives its value in `state`
-            batch = ops.shape(real)[0]
-            critic_state = [v.value for v in self.critic.non_trainable_variables]
-
-            def critic_objective(weights, fake):  # a pure function of the critic's weights, for jax.value_and_grad
-                def critic(x):
-                    return self.critic.stateless_call(weights, critic_state, x, training=True)[0]
-
-                loss, distance, penalty = self.critic_loss(real, fake, critic)
-                return loss, (distance, penalty)
-
-            for _ in range(self.critic_steps):
-                z = keras.random.normal((batch, self.latent), seed=self.seeds)  # advances the seed in the scope
-                fake = self.generator(z, training=True)
-                weights = [v.value for v in self.critic.trainable_variables]
-                step = jax.value_and_grad(critic_objective, has_aux=True)
-                (critic_loss, (distance, penalty)), gradients = step(weights, fake)
-                self.stateless_update(self.critic_optimizer, gradients, self.critic.trainable_variables)
-
-            z = keras.random.normal((batch, self.latent), seed=self.seeds)
-            generator_state = [v.value for v in self.generator.non_trainable_variables]
-
-            def generator_objective(weights):  # returns the batch-norm statistics it updated too
-                fake, new_state = self.generator.stateless_call(weights, generator_state, z, training=True)
-                return self.generator_loss(self.critic(fake, training=True)), new_state
-
-            weights = [v.value for v in self.generator.trainable_variables]
-            step = jax.value_and_grad(generator_objective, has_aux=True)
-            (generator_loss, new_state), gradients = step(weights)
-            for variable, value in zip(self.generator.non_trainable_variables, new_state, strict=True):
-                variable.assign(value)
-            self.stateless_update(self.generator_optimizer, gradients, self.generator.trainable_variables)
-        trainable = [scope.get_current_value(v) for v in self.trainable_variables]  # the new state
-        non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
-        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
-        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
-
-    @staticmethod
-    def stateless_update(optimizer, gradients, variables) -> None:
-        """``optimizer.stateless_apply`` on the current values; the new ones are assigned in the open scope."""
-        current = [v.value for v in optimizer.variables]
-        weights, state = optimizer.stateless_apply(current, gradients, [v.value for v in variables])
-        for variable, value in zip([*variables, *optimizer.variables], [*weights, *state], strict=True):
-            variable.assign(value)
+    return checked
 
 
-class TorchTrainStep:
-    """The ``train_step`` of :class:`PianoRollGAN` for the PyTorch backend (mix it in before the GAN class).
-
-    PyTorch records every operation on tensors that need a gradient; ``backward()`` fills each
-    weight's ``.grad``, which the player's optimizer applies (outside autograd, under ``torch.no_grad``).
-
-    Used through :func:`for_backend` (notebook 07 prints its source when this backend runs).
-    """
-
-    def train_step(self, data):
-        import torch
-
-        real = keras.utils.unpack_x_y_sample_weight(data)[0]
-        batch = ops.shape(real)[0]
-        for _ in range(self.critic_steps):
-            z = keras.random.normal((batch, self.latent), seed=self.seeds)
-            with torch.no_grad():
-                fake = self.generator(z, training=True)
-            self.critic.zero_grad()
-            critic_loss, distance, penalty = self.critic_loss(real, fake)
-            critic_loss.backward()
-            with torch.no_grad():
-                gradients = [v.value.grad for v in self.critic.trainable_weights]
-                self.critic_optimizer.apply(gradients, self.critic.trainable_weights)
-        z = keras.random.normal((batch, self.latent), seed=self.seeds)
-        self.generator.zero_grad()
-        generator_loss = self.generator_loss(self.critic(self.generator(z, training=True), training=True))
-        generator_loss.backward()
-        with torch.no_grad():
-            gradients = [v.value.grad for v in self.generator.trainable_weights]
-            self.generator_optimizer.apply(gradients, self.generator.trainable_weights)
-        logs = {"critic_loss": critic_loss, "generator_loss": generator_loss, "distance": distance, "penalty": penalty}
-        return {name: value.detach() for name, value in logs.items()}
-
-
-TRAIN_STEPS = {"jax": JaxTrainStep, "torch": TorchTrainStep}
+PianoRollGAN.fit = tensorflow_only(keras.Model.fit)
 
 
 def for_backend(gan_class: type = PianoRollGAN) -> type:
@@ -394,7 +278,7 @@ def for_backend(gan_class: type = PianoRollGAN) -> type:
 
     Notebook: 07_gan_pianoroll
     """
-    train_step = TRAIN_STEPS.get(keras.backend.backend())
+    train_step = autodiff.TRAIN_STEPS.get(keras.backend.backend())
     if train_step is None:
         return gan_class
     return type(train_step.__name__.removesuffix("TrainStep") + gan_class.__name__, (train_step, gan_class), {})
@@ -403,27 +287,34 @@ def for_backend(gan_class: type = PianoRollGAN) -> type:
 GAN = for_backend(PianoRollGAN)  # the GAN class for the running backend
 
 
-class ExcerptBatches(keras.utils.PyDataset):
+class ExcerptBatches(EpochBatches):
     """Endless batches of one-hot real excerpts, reshuffled (seeded) every pass: what ``fit`` trains a GAN on.
 
-    Batch ``i`` depends only on ``i`` and the seed, so every backend reads the same batches.
+    Batch ``i`` depends only on ``i`` and the seed, so every backend reads the same batches. ``fit``
+    numbers the batches of an endless dataset on from epoch to epoch; a run resumed at epoch ``e``
+    (:meth:`set_epoch`) numbers them from ``e * steps_per_epoch``, as the uninterrupted run did.
 
     Notebook: 07_gan_pianoroll
     """
 
-    def __init__(self, real_classes: np.ndarray, batch_size: int = 64, seed: int = 0, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, real_classes: np.ndarray, batch_size: int = 64, seed: int = 0, steps_per_epoch: int = 200):
+        super().__init__(seed)
         if len(real_classes) < batch_size:
             raise ValueError(f"{len(real_classes)} excerpts are fewer than one batch of {batch_size}")
-        self.real_classes, self.batch_size, self.seed = np.asarray(real_classes), batch_size, seed
+        self.real_classes, self.batch_size, self.steps_per_epoch = np.asarray(real_classes), batch_size, steps_per_epoch
         self.per_pass = len(real_classes) // batch_size  # whole batches only: every batch has the same shape
-        self.order, self.order_pass = None, -1
+        self.order, self.order_pass, self.first_epoch = None, -1, None
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.first_epoch is None:
+            self.first_epoch = epoch  # the epoch this run's numbering of batches starts at
 
     @property
     def num_batches(self) -> None:
         return None  # endless: ``fit`` needs ``steps_per_epoch``
 
     def __getitem__(self, index: int) -> np.ndarray:
+        index += (self.first_epoch or 0) * self.steps_per_epoch
         shuffle_pass, position = divmod(index, self.per_pass)
         if shuffle_pass != self.order_pass:
             rng = np.random.default_rng([self.seed, shuffle_pass])
@@ -440,29 +331,31 @@ def excerpt_batches(real_classes: np.ndarray, batch_size: int = 64, seed: int = 
     return ExcerptBatches(real_classes, batch_size, seed)
 
 
-def train_gan(
-    real_classes: np.ndarray,
-    minutes: float = 10.0,
-    loss: str = "wgan-gp",
-    steps: int = 100_000,
-    steps_per_epoch: int = 200,
-    batch_size: int = 64,
-    callbacks: list | None = None,
-    seed: int = 0,
-) -> PianoRollGAN:
-    """Build and train a :class:`PianoRollGAN` for at most ``steps`` generator steps or ``minutes``.
+def excerpts_to_piece(classes: np.ndarray, tempo: float = datasets.CHORALE_TEMPO_BPM) -> Piece:
+    """Excerpts ``(count, steps, voices)`` one after another as a four-voice :class:`Piece`.
 
-    ``callbacks`` (for instance a :class:`~course_lib.gan_monitor.GanMonitor`) run every
-    ``steps_per_epoch`` generator steps.
+    Notebook: 07_gan_pianoroll
     """
-    keras.utils.set_random_seed(seed)
-    model = GAN(make_generator(), make_critic(), loss=loss, seed=seed)
-    epochs, steps_per_epoch = max(1, steps // steps_per_epoch), min(steps, steps_per_epoch)
-    # Several steps per compiled call (TensorFlow, 2 CPU cores: 355 -> 317 ms per step at 8). On endless
-    # batches a call always takes all its steps, so their number must divide an epoch's.
-    model.compile(steps_per_execution=math.gcd(steps_per_call(), steps_per_epoch))
-    data = excerpt_batches(real_classes, batch_size, seed)
-    limit = TimeLimit(minutes * 60 - 60)  # the last epoch and its monitoring fit in the last minute
-    callbacks = [*(callbacks or []), limit]  # last: its clock includes the other callbacks' work
-    model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
-    return model
+    notes = []
+    step = 1.0 / STEPS_PER_BEAT
+    for index, excerpt in enumerate(np.asarray(classes)):
+        offset = index * STEPS * step
+        for voice in range(excerpt.shape[1]):
+            line = excerpt[:, voice]
+            start = 0
+            for t in range(1, len(line) + 1):
+                if t == len(line) or line[t] != line[start]:
+                    if line[start] > 0:
+                        notes.append(
+                            Note(offset + start * step, offset + t * step, int(line[start]) - 1 + LOWEST, 80, voice)
+                        )
+                    start = t
+    return Piece(notes, TempoMap.constant(tempo), (4, 4))
+
+
+def generate(generator: keras.Model, count: int = 4, seed: int = 0, mode: str = "argmax") -> Piece:
+    """``count`` generated two-bar excerpts in a row, as a piece.
+
+    Notebook: 07_gan_pianoroll
+    """
+    return excerpts_to_piece(binarize(sample(generator, count, seed), mode, seed))

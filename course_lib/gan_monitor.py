@@ -146,6 +146,8 @@ class GanMonitor(keras.callbacks.Callback):
             **{k: float(v) for k, v in (logs or {}).items()},
         )
         self.history.append(scores)
+        if logs is not None:  # for the callbacks after this one: a training run's record keeps them
+            logs.update({name: scores[name] for name in (*MAIN_METRICS, "diversity", "pch_distance") if name in scores})
         self.flags = alarms(scores, self.real)
         if self.on_update:
             self.on_update(self)
@@ -202,3 +204,15 @@ def live_monitor(real_classes: np.ndarray, **options) -> GanMonitor:
             print(monitor.table())
 
     return GanMonitor(real_classes, on_update=redraw, **options)
+
+
+SCORE_SAMPLES, SCORE_SEED = 512, 99  # what a model card's scores are measured on
+
+
+def score(generator: keras.Model, monitor: GanMonitor) -> dict[str, float]:
+    """Metrics of ``SCORE_SAMPLES`` excerpts drawn with a fixed seed (argmax binarisation).
+
+    Notebook: 07_gan_pianoroll
+    """
+    classes = gan.binarize(gan.sample(generator, SCORE_SAMPLES, SCORE_SEED))
+    return excerpt_metrics(classes, monitor.real_histogram)

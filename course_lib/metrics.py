@@ -46,7 +46,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     Each row's maximum is subtracted first, so large logits do not overflow; ``-inf`` logits
     (tokens ruled out) stay ``-inf``. The NLL of a token is ``-log_softmax(logits)[token]``.
 
-    Notebook: 09_four_voices
+    Notebook: 05_lstm_melody, 09_four_voices
     """
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)

@@ -34,6 +34,7 @@ import numpy as np
 
 from course_lib.datasets import DataError, Splits, sha256_of, write_npz_reproducibly
 from course_lib.errors import CourseError
+from course_lib.files import atomic_path, write_text_atomically
 from course_lib.midi import read_midi
 from course_lib.notes import Note
 from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, to_pianoroll
@@ -299,9 +300,8 @@ def import_folder(
         "split": np.array([SPLIT_NAMES.index(s) for s in splits], dtype=np.int8),
     }
     target.mkdir(parents=True, exist_ok=True)
-    temporary = target / f".{PIECES_NAME}.partial"
-    write_npz_reproducibly(temporary, arrays)
-    os.replace(temporary, target / PIECES_NAME)
+    with atomic_path(target / PIECES_NAME) as temporary:
+        write_npz_reproducibly(temporary, arrays)
     counts = {"files": len(entries), "imported": len(imported), "skipped": len(entries) - len(imported)}
     counts.update({s: splits.count(s) for s in SPLIT_NAMES})
     counts["identical_files"] = len(imported) - len({r.entry["sha256"] for r in imported})
@@ -319,9 +319,7 @@ def import_folder(
         "fingerprint": fingerprint,
         "files": entries,
     }
-    temporary = target / f".{MANIFEST_NAME}.partial"
-    temporary.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(temporary, manifest_path)
+    write_text_atomically(manifest_path, json.dumps(manifest, indent=1) + "\n")
     return {**manifest, "reused": False}
 
 

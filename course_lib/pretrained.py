@@ -10,11 +10,12 @@ Notebook: 05_lstm_melody
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_lib.datasets import DATA_DIR, DataError, sha256_of
+from course_lib.errors import CourseError
+from course_lib.files import copy_atomically
 
 if TYPE_CHECKING:  # Keras (and its backend) loads with a model, not for the cards or `data verify`
     import keras
@@ -48,16 +49,53 @@ def load(name: str) -> keras.Model:
 
     Notebook: 05_lstm_melody
     """
+    return load_with_card(name)[0]
+
+
+def load_with_card(name: str, path: str | Path | None = None) -> tuple[keras.Model, dict]:
+    """Model ``name`` and its card: the shipped one, or the file ``path`` written by ``train`` with its
+    card ``NAME.json`` beside it. The card must name the model and match the file's checksum; a file
+    Keras cannot read is one line. Used by ``generate``, ``harmonise`` and :func:`load`.
+    """
+    if path is None:
+        info, path = card(name), PRETRAINED_DIR / f"{name}.keras"
+        if not path.exists() or sha256_of(path) != info["model_sha256"]:
+            raise DataError(
+                f"{path} is missing or does not match its card; restore it (git) or retrain: {info['command']}"
+            )
+    else:
+        path = Path(path)
+        card_path = path.with_suffix(".json")
+        if not path.is_file() or not card_path.is_file():
+            raise CourseError(f"{path} and its card {card_path.name} (written beside it by 'train') are needed")
+        try:
+            info = json.loads(card_path.read_text())
+        except ValueError as error:
+            raise CourseError(f"{card_path} is not a model card (not JSON: {error})") from error
+        if info.get("name", name) != name:
+            raise CourseError(
+                f"{path} is a {info['name']!r} model (says its card), not {name!r}: "
+                f"run generate {info['name']} --model {path}"
+            )
+        if "model_sha256" in info and sha256_of(path) != info["model_sha256"]:
+            raise CourseError(f"{path} does not match the checksum on its card {card_path.name}")
+    return read_model(path, name), info
+
+
+def read_model(path: Path, name: str) -> keras.Model:
+    """A ``.keras`` file loaded in safe mode, with the course's own layers registered."""
     import keras
 
     import course_lib.models  # noqa: F401  (registers the custom layers for loading)
     import course_lib.voice_intervals  # noqa: F401  (the harmoniser's interval layer, likewise)
 
-    info = card(name)
-    path = PRETRAINED_DIR / f"{name}.keras"
-    if not path.exists() or sha256_of(path) != info["model_sha256"]:
-        raise DataError(f"{path} is missing or does not match its card; restore it (git) or retrain: {info['command']}")
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds for a file that is not a model
+        raise CourseError(
+            f"{path} is not a Keras model file the course can read ({type(error).__name__}); "
+            f"make one with: python -m course_lib train {name}"
+        ) from error
 
 
 def problems() -> list[str]:
@@ -90,12 +128,4 @@ def publish(name: str, trained: Path) -> list[Path]:
 
     Only ``python -m course_lib train NAME --publish`` calls this: it is how shipped models change.
     """
-    PRETRAINED_DIR.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for suffix in (".keras", ".json"):
-        target = PRETRAINED_DIR / f"{name}{suffix}"
-        partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(Path(trained) / f"{name}{suffix}", partial)
-        partial.replace(target)
-        copied.append(target)
-    return copied
+    return [copy_atomically(Path(trained) / f"{name}{s}", PRETRAINED_DIR / f"{name}{s}") for s in (".keras", ".json")]

@@ -1,216 +1,114 @@
-"""The course's three trainable models as recipes: their data, builder, training and generation.
+"""The course's five trainable models as one table: their data, builder, training, scores and music.
 
-``python -m course_lib train NAME`` and ``python -m course_lib generate NAME`` run these, and
-the notebooks call the same functions, so a model trained in a notebook, on the command line
-or shipped in ``data/pretrained/`` is the same kind of object.
+``python -m course_lib train NAME`` and ``generate NAME`` reach every model through
+:data:`RECIPES`, and the notebooks call the same functions, so a model trained in a notebook, on
+the command line or shipped in ``data/pretrained/`` is the same kind of object. Nothing else
+branches on a model's name.
 
-========  ==============================================  ====================================
-name      model                                           default data
-========  ==============================================  ====================================
-melody    :func:`~course_lib.models.melody_lstm`          soprano lines of music21's chorales
-chorale   :func:`~course_lib.models.pianoroll_lstm`       the JSB standard split
-chorale-made  :func:`~course_lib.models.lstm_made`        the JSB standard split
-========  ==============================================  ====================================
+============  ================================================  =====================================
+name          model                                             default data
+============  ================================================  =====================================
+melody        :func:`~course_lib.models.melody_lstm`            soprano lines of music21's chorales
+chorale       :func:`~course_lib.models.pianoroll_lstm`         the JSB standard split
+chorale-made  :func:`~course_lib.models.lstm_made`              the JSB standard split
+gan           :class:`~course_lib.gan.PianoRollGAN`             two-bar excerpts of the chorales
+satb          :func:`~course_lib.satb_model.satb_harmoniser`    the chorales' four voices, split by tune
+============  ================================================  =====================================
 
-Each also trains on a folder of your own MIDI files imported with ``python -m course_lib data
-import FOLDER --name NAME``: pass ``NAME`` as the data source.
+The first three also train on a folder of your own MIDI files imported with ``python -m
+course_lib data import FOLDER --name NAME``: pass ``NAME`` as the data source.
 
-Notebook: 05_lstm_melody
+Notebook: 10_your_own_music
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from course_lib import datasets
 from course_lib.errors import CourseError
-from course_lib.notes import Piece, TempoMap, monophonic, quantise
-from course_lib.pianoroll import PIANO_HIGHEST, PIANO_LOWEST, from_pianoroll, to_pianoroll
-from course_lib.tokens import HOLD, REST, MelodyVocabulary
+from course_lib.melodies import MELODY_WINDOW, MelodyData, melody_data, melody_windows
+from course_lib.notes import Piece, TempoMap
+from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
+from course_lib.sources import SOURCES, chorale_data, imported_rate, tempo_of
+from course_lib.tokens import MelodyVocabulary
 
 if TYPE_CHECKING:  # Keras (and its backend) loads when a model is built or trained, not for the table
     import keras
 
-SOURCES = ("chorales", "jsb")
-MELODY_WINDOW = 64  # tokens a training window predicts (4 bars of 4/4 at 4 steps per beat)
-TEMPO_BPM = datasets.CHORALE_TEMPO_BPM
 OUTPUT_DIR = Path("output")
 
 
 @dataclass
-class MelodyData:
-    """Token sequences of monophonic lines, split by tune (chorales) or by the JSB split.
+class Generated:
+    """What ``generate`` writes: the music, its title, and options for its score."""
 
-    Notebook: 05_lstm_melody
-    """
-
-    vocabulary: MelodyVocabulary
-    steps_per_beat: int
-    train: list[np.ndarray]
-    valid: list[np.ndarray]
-    test: list[np.ndarray]
-    source: str
+    piece: Piece
+    title: str
+    score_options: dict = field(default_factory=dict)
 
 
-def soprano_tokens(chorale: Piece, vocabulary: MelodyVocabulary, steps_per_beat: int = 4) -> np.ndarray:
-    """A chorale's soprano line as tokens (quantised, one note at a time).
-
-    Notebook: 05_lstm_melody
-    """
-    return np.array(vocabulary.encode(monophonic(quantise(chorale.voice(0), steps_per_beat)), steps_per_beat))
-
-
-def top_line_tokens(roll: np.ndarray, vocabulary: MelodyVocabulary, lowest: int = PIANO_LOWEST) -> np.ndarray:
-    """The highest sounding key of each frame of a roll as tokens; the same key again is a hold.
-
-    A roll cannot tell a repeated note from a held one, so repeated notes merge.
-
-    Notebook: 05_lstm_melody
-    """
-    tokens, previous = [], None
-    for frame in np.asarray(roll, dtype=bool):
-        keys = np.flatnonzero(frame)
-        pitch = int(keys[-1]) + lowest if len(keys) else None
-        tokens.append(REST if pitch is None else HOLD if pitch == previous else vocabulary.token(pitch))
-        previous = pitch
-    return np.array(tokens)
-
-
-def melody_data(source: str = "chorales") -> MelodyData:
-    """The melody model's data: soprano lines at 4 steps per beat split by tune, or JSB top lines per beat.
-
-    Notebook: 05_lstm_melody
-    """
-    if source == "chorales":
-        splits = datasets.load_chorales(by="tune")
-        pitches = [note.pitch for part in splits for chorale in part for note in chorale.voice(0)]
-        vocabulary = MelodyVocabulary(min(pitches), max(pitches))
-        parts = [[soprano_tokens(chorale, vocabulary) for chorale in part] for part in splits]
-        return MelodyData(vocabulary, 4, *parts, source)
-    if source == "jsb":
-        splits = datasets.load_jsb()
-        tops = [int(np.flatnonzero(roll.any(axis=0))[-1]) + PIANO_LOWEST for part in splits for roll in part]
-        bottoms = [int(np.flatnonzero(roll.any(axis=0))[0]) + PIANO_LOWEST for part in splits for roll in part]
-        vocabulary = MelodyVocabulary(min(bottoms), max(tops))
-        parts = [[top_line_tokens(roll, vocabulary) for roll in part] for part in splits]
-        return MelodyData(vocabulary, 1, *parts, source)
-    return imported_melody_data(source)
-
-
-def imported_melody_data(name: str) -> MelodyData:
-    """The melody lines of a folder imported by ``data import``, with a vocabulary cut to their range."""
-    from course_lib.midi_import import load_imported
-
-    imported = load_imported(name)
-    tokens = [t for part in imported.melodies for t in part]
-    pitched = np.concatenate([t[t >= 2] for t in tokens] or [np.zeros(0, int)])
-    if not imported.melodies.valid or not pitched.size:
-        raise datasets.DataError(
-            f"dataset {name!r} needs at least 3 different files with notes to train and validate on"
-        )
-    lowest, highest = int(pitched.min()) - 2, int(pitched.max()) - 2
-    parts = [[np.where(t >= 2, t - lowest, t) for t in part] for part in imported.melodies]
-    for label, part in zip(("training", "validation"), parts[:2], strict=True):
-        if not any(len(t) > MELODY_WINDOW for t in part):
-            raise datasets.DataError(
-                f"every {label} piece of {name!r} is shorter than the melody model's window of {MELODY_WINDOW + 1} "
-                f"steps ({imported.steps_per_beat} per beat): import longer files or a finer --steps-per-beat"
-            )
-    return MelodyData(MelodyVocabulary(lowest, highest), imported.steps_per_beat, *parts, name)
-
-
-def melody_windows(sequences: list[np.ndarray], length: int = MELODY_WINDOW + 1, hop: int = 8) -> np.ndarray:
-    """Windows of ``length`` tokens from every sequence, stacked: the model's training examples.
-
-    Notebook: 05_lstm_melody
-    """
-    parts = [datasets.windows(sequence, length, hop) for sequence in sequences]
-    return np.concatenate([p for p in parts if len(p)] or [np.empty((0, length), int)]).astype("int32")
-
-
-def chorale_roll(chorale: Piece) -> np.ndarray:
-    """A chorale as a ``(frames, 88)`` roll at one frame per beat, like the JSB rolls."""
-    return to_pianoroll(chorale, steps_per_beat=1, lowest=PIANO_LOWEST, highest=PIANO_HIGHEST)
-
-
-def chorale_data(source: str = "jsb") -> datasets.Splits:
-    """The chorale models' data: ``(frames, 88)`` boolean rolls, one frame per beat."""
-    if source == "jsb":
-        return datasets.load_jsb()
-    if source == "chorales":
-        return datasets.Splits(*[[chorale_roll(c) for c in part] for part in datasets.load_chorales(by="tune")])
-    from course_lib.midi_import import load_imported
-
-    rolls = load_imported(source).rolls  # an imported folder: (frames, 88) at its own steps per beat
-    if not rolls.valid:
-        raise datasets.DataError(
-            f"dataset {source!r} needs at least 3 different files with notes to train and validate on"
-        )
-    return rolls
-
-
-def data_file(source: str) -> Path:
-    """The file a data source is read from: a bundled file, or an imported dataset's manifest."""
-    if source in SOURCES:
-        return datasets.JSB_FILE if source == "jsb" else datasets.CHORALES_FILE
-    from course_lib.midi_import import IMPORT_DIR, MANIFEST_NAME
-
-    return IMPORT_DIR / source / MANIFEST_NAME
-
-
-def source_timing(source: str) -> dict:
-    """Frames per beat of a source's piano rolls and the tempo to play generated music at."""
-    if source in SOURCES:
-        return {"frame_steps_per_beat": 1, "tempo_bpm": TEMPO_BPM}
-    from course_lib.midi_import import load_imported
-
-    imported = load_imported(source)
-    return {"frame_steps_per_beat": imported.steps_per_beat, "tempo_bpm": imported.tempo_bpm}
-
-
+@dataclass
 class Recipe:
-    """One trainable model: its builder, its data, how it trains, scores and turns output into music.
+    """One trainable model: how it loads its data, builds, trains, scores, makes music and fills its card.
 
-    The command line, the bench and the notebooks reach every model through :data:`RECIPES`,
-    so a model trained anywhere is the same kind of object. Subclasses say what differs between
-    token models and frame models; nothing else branches on a model's name.
+    ``size`` holds the builder's size arguments (the tests pass tiny ones), ``settings`` the
+    training function's. ``shown`` names the ``(label, history key)`` pairs of a progress line.
     """
 
-    unit = ""  # what the NLL is per: "token" or "frame"
-    batch_size = 1  # examples per batch (the training functions' default)
+    name: str
+    builder: Callable[..., Any]
+    default_source: str
+    epochs: int  # at most this many epochs
+    settings: dict = field(default_factory=dict)
+    size: dict = field(default_factory=dict)
+    sources: tuple[str, ...] = SOURCES
+    unit = ""  # what the NLL is per
+    batch_size = 1  # examples per batch (the training function's default)
+    shown: ClassVar[tuple[tuple[str, str], ...]] = (("train", "nll"), ("valid", "val_nll"))
+    note = ""
+    data_parallel = True  # trains on several devices with --devices
 
-    def __init__(self, name: str, builder: Callable, default_source: str, epochs: int, settings: dict) -> None:
-        self.name, self.builder, self.default_source = name, builder, default_source
-        self.epochs, self.settings = epochs, settings  # at most this many epochs; the loop's options
+    def build(self, data, size: dict | None = None) -> keras.Model:
+        return self.builder(data, **{**self.size, **(size or {})})
 
-    def build(self, data) -> keras.Model:
-        return self.builder(data)
-
-    def load_data(self, source: str):
+    def load_data(self, source: str, limit: int | None = None):
         raise NotImplementedError
 
-    def fit(self, model: keras.Model, data, epochs: int, **loop_options) -> dict[str, list[float]]:
+    def fit(self, model: keras.Model, data, epochs: int, **run_options) -> dict[str, list[float]]:
         raise NotImplementedError
 
-    def evaluate(self, model: keras.Model, sequences: list) -> dict[str, float]:
+    def evaluate(self, model: keras.Model, pieces) -> dict[str, float]:
         raise NotImplementedError
 
-    def steps_per_beat(self, data, card: dict) -> int:
-        raise NotImplementedError
+    def saved(self, model: keras.Model) -> keras.Model:
+        """The part of a trained model that is written and shipped."""
+        return model
 
-    def card_fields(self, data, source: str) -> dict:
-        raise NotImplementedError
+    def card_fields(self, model: keras.Model, data, source: str, limit: int | None) -> dict:
+        """The card's scores and what it takes to make music from the model."""
+        scores = {
+            split: {k: round(float(v), 4) for k, v in self.evaluate(model, getattr(data, split)).items()}
+            for split in ("valid", "test")
+        }
+        tempo = {} if source in SOURCES else {"tempo_bpm": tempo_of(source)}
+        return {"training_pieces": len(data.train), **scores, "unit": f"nats per {self.unit}", **tempo}
 
     def to_piece(self, generated: np.ndarray, card: dict) -> Piece:
         raise NotImplementedError
 
-    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed) -> np.ndarray:
+    def generate(self, model: keras.Model, card: dict, options: dict) -> Generated:
+        """Music from a trained model; ``options`` are the command line's (bars, temperature, seed, primer...)."""
         raise NotImplementedError
+
+    def continuation_title(self, options: dict) -> str:
+        return f"{self.name}, temperature {options['temperature']}, seed {options['seed']} (first bar: the primer)"
 
 
 class TokenRecipe(Recipe):
@@ -219,35 +117,39 @@ class TokenRecipe(Recipe):
     unit = "token"
     batch_size = 64
 
-    def load_data(self, source: str) -> MelodyData:
-        return melody_data(source)
+    def load_data(self, source, limit=None) -> MelodyData:
+        data = melody_data(source)
+        data.train = data.train[:limit]
+        return data
 
-    def fit(self, model, data, epochs, **loop_options):
-        from course_lib import training
-
+    def fit(self, model, data, epochs, **run_options):
         train, valid = melody_windows(data.train), melody_windows(data.valid, hop=MELODY_WINDOW)
-        return training.train_token_model(model, train, valid, epochs, **{**self.settings, **loop_options})
+        return runs().train_token_model(model, train, valid, epochs, **{**self.settings, **run_options})
 
-    def evaluate(self, model, sequences):
+    def evaluate(self, model, pieces):
         from course_lib import training
 
-        return training.evaluate_tokens(model, melody_windows(sequences, hop=MELODY_WINDOW))
+        return training.evaluate_tokens(model, melody_windows(pieces, hop=MELODY_WINDOW))
 
-    def steps_per_beat(self, data, card):
-        return data.steps_per_beat
-
-    def card_fields(self, data, source):
-        return {"vocabulary": [data.vocabulary.lowest, data.vocabulary.highest], "steps_per_beat": data.steps_per_beat}
+    def card_fields(self, model, data, source, limit):
+        vocabulary = [data.vocabulary.lowest, data.vocabulary.highest]
+        fields = super().card_fields(model, data, source, limit)
+        return {**fields, "vocabulary": vocabulary, "steps_per_beat": data.steps_per_beat}
 
     def to_piece(self, generated, card):
-        vocabulary = MelodyVocabulary(*card["vocabulary"])
-        tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
-        return Piece(vocabulary.decode(generated, card["steps_per_beat"]), tempo)
+        notes = MelodyVocabulary(*card["vocabulary"]).decode(np.asarray(generated), card["steps_per_beat"])
+        return Piece(notes, TempoMap.constant(card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)))
 
-    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed):
+    def generate(self, model, card, options):
         from course_lib import sampling
 
-        return np.array(sampling.generate_tokens(model, list(primer_sequence), steps, temperature, top_k, top_p, seed))
+        rate = card["steps_per_beat"]
+        primer = primer_of(self.load_data(card["data"]), options["primer"], 4 * rate)
+        top = options["top_k"], options["top_p"]
+        tokens = sampling.generate_tokens(
+            model, list(primer), options["bars"] * 4 * rate, options["temperature"], *top, options["seed"]
+        )
+        return Generated(self.to_piece(tokens, card), self.continuation_title(options))
 
 
 class FrameRecipe(Recipe):
@@ -256,35 +158,188 @@ class FrameRecipe(Recipe):
     unit = "frame"
     batch_size = 8
 
-    def load_data(self, source: str) -> datasets.Splits:
-        return chorale_data(source)
+    def load_data(self, source, limit=None) -> datasets.Splits:
+        data = chorale_data(source)
+        return data._replace(train=list(data.train)[:limit])
 
-    def fit(self, model, data, epochs, **loop_options):
+    def fit(self, model, data, epochs, **run_options):
+        return runs().train_frame_model(
+            model, list(data.train), list(data.valid), epochs, **{**self.settings, **run_options}
+        )
+
+    def evaluate(self, model, pieces):
         from course_lib import training
 
-        train, valid = list(data.train), list(data.valid)
-        return training.train_frame_model(model, train, valid, epochs, **{**self.settings, **loop_options})
+        return training.evaluate_frames(model, list(pieces))
 
-    def evaluate(self, model, sequences):
-        from course_lib import training
-
-        return training.evaluate_frames(model, list(sequences))
-
-    def steps_per_beat(self, data, card):
-        return card.get("steps_per_beat", 1)
-
-    def card_fields(self, data, source):
-        return {"steps_per_beat": source_timing(source)["frame_steps_per_beat"], "lowest": PIANO_LOWEST}
+    def card_fields(self, model, data, source, limit):
+        rate = 1 if source in SOURCES else imported_rate(source)
+        return {**super().card_fields(model, data, source, limit), "steps_per_beat": rate, "lowest": PIANO_LOWEST}
 
     def to_piece(self, generated, card):
-        tempo = TempoMap.constant(card.get("tempo_bpm", TEMPO_BPM))
         notes = from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"])
-        return Piece(notes, tempo)
+        return Piece(notes, TempoMap.constant(card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)))
 
-    def generate(self, model, card, primer_sequence, steps, temperature, top_k, top_p, seed):
+    def generate(self, model, card, options):
         from course_lib import sampling
 
-        return sampling.generate_frames(model, primer_sequence, steps, temperature, seed)
+        rate = card.get("steps_per_beat", 1)
+        primer = primer_of(self.load_data(card["data"]), options["primer"], 4 * rate)
+        steps = options["bars"] * 4 * rate
+        rolls = sampling.generate_frames(model, primer, steps, options["temperature"], options["seed"])
+        return Generated(self.to_piece(rolls, card), self.continuation_title(options))
+
+
+def validation_piece(data, index: int):
+    """Validation piece ``index`` (``--primer``), or a one-line error naming the numbers there are."""
+    if not 0 <= index < len(data.valid):
+        raise CourseError(f"--primer must be 0..{len(data.valid) - 1} (a validation piece)")
+    return data.valid[index]
+
+
+def primer_of(data, index: int, steps: int) -> np.ndarray:
+    """The first ``steps`` steps of validation piece ``index``: a seed phrase from the data."""
+    return np.asarray(validation_piece(data, index)[:steps])
+
+
+class GanRecipe(Recipe):
+    """The WGAN-GP of notebook 07: a generator of two-bar, four-voice excerpts and its critic."""
+
+    unit = "generator step"
+    batch_size = 64
+    data_parallel = False
+    shown = (("distance", "distance"), ("pitch classes", "used_pitch_classes"), ("diversity", "diversity"))
+
+    def load_data(self, source, limit=None) -> datasets.Splits:
+        from course_lib import gan
+
+        return datasets.Splits(
+            *(gan.load_excerpts(split)[: limit if split == "train" else None] for split in datasets.Splits._fields)
+        )
+
+    def fit(self, model, data, epochs, time_limit=None, seed=0, callbacks=(), steps_per_epoch=None, **run_options):
+        from course_lib import gan, gan_monitor, training
+        from course_lib.tools.runs import fit_resumable
+
+        # Several steps per compiled call (TensorFlow, 2 CPU cores: 355 -> 317 ms per step at 8). On endless
+        # batches a call always takes all its steps, so their number must divide an epoch's.
+        every = steps_per_epoch or self.settings["steps_per_epoch"]  # generator steps between checkpoints and scores
+        model.compile(steps_per_execution=math.gcd(training.steps_per_call(), every))
+        # Every optimizer built now (TensorFlow builds them at the first step), so that a resumed run loads
+        # their state; Keras's backup builds the model's own, unused one before loading, so it is built too.
+        model.generator_optimizer.build(model.generator.trainable_variables)
+        model.critic_optimizer.build(model.critic.trainable_variables)
+        model.optimizer.build(model.trainable_variables)
+        batches = gan.ExcerptBatches(data.train, self.settings.get("batch_size", self.batch_size), seed, every)
+        monitor = gan_monitor.GanMonitor(data.train)  # adds its scores of the generated excerpts to the logs
+        limit = None if time_limit is None else time_limit - 60  # the last epoch and its scores fit in the last minute
+        return fit_resumable(
+            model,
+            batches,
+            None,
+            epochs,
+            monitor=None,
+            time_limit=limit,
+            seed=seed,
+            callbacks=[monitor, *callbacks],
+            steps_per_epoch=every,
+            **run_options,
+        )
+
+    def saved(self, model):
+        return model.generator
+
+    def card_fields(self, model, data, source, limit):
+        import keras
+
+        from course_lib import gan_monitor
+
+        monitor = gan_monitor.GanMonitor(data.train)
+        generated = gan_monitor.score(model.generator, monitor)
+        return {
+            "training_excerpts": len(data.train),
+            "generator_steps": int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)),
+            "scored": f"{gan_monitor.SCORE_SAMPLES} excerpts, seed {gan_monitor.SCORE_SEED}, argmax binarisation",
+            "generated": {k: round(v, 4) for k, v in generated.items()},
+            "data_metrics": {k: round(v, 4) for k, v in monitor.real.items()},
+            "within_target": gan_monitor.within_target(generated, monitor.real),
+            "flags": gan_monitor.alarms(generated, monitor.real),
+        }
+
+    def generate(self, model, card, options):
+        from course_lib import gan
+
+        count = max(1, options["bars"] // 2)
+        title = f"gan: {count} generated two-bar excerpts, seed {options['seed']}"
+        return Generated(gan.generate(model, count, options["seed"]), title)
+
+
+class SatbRecipe(Recipe):
+    """The harmoniser of notebook 09: a soprano in, alto, tenor and bass out."""
+
+    unit = "voice step"
+    batch_size = 16
+    data_parallel = False
+    shown = (("train", "loss"), ("valid", "val_loss"))
+    note = "(Keras loss: 3 voices, padding counted; train adds the voice-leading penalties)"
+
+    def build(self, data, size=None):
+        from course_lib import satb_model
+
+        return satb_model.compile_harmoniser(super().build(data, size))
+
+    def load_data(self, source, limit=None) -> datasets.Splits:
+        from course_lib import harmonising
+
+        data = harmonising.load_lines()
+        return data._replace(train=data.train[:limit])
+
+    def fit(self, model, data, epochs, **run_options):
+        from course_lib import satb_model
+        from course_lib.tools.runs import fit_resumable
+
+        seed = run_options.pop("seed", 0)
+        batches = satb_model.Batches(data.train, seed=seed)
+        validation = satb_model.Batches(data.valid, shuffle=False)
+        options = {"monitor": "val_loss", "patience": 8, "lr_patience": 3, "min_lr": 1e-4, "lr_min_delta": 1e-4}
+        return fit_resumable(model, batches, validation, epochs, seed=seed, **{**options, **run_options})
+
+    def evaluate(self, model, pieces):
+        from course_lib import satb_model
+
+        return satb_model.nll_per_voice(model, pieces)
+
+    def card_fields(self, model, data, source, limit):
+        from course_lib import harmonising
+
+        temperature, alone, by_temperature = harmonising.choose_temperature(model, data.valid[:limit])
+        return {
+            **super().card_fields(model, data, source, limit),
+            "unit": "nats per voice step (alto, tenor, bass; eighth-note grid)",
+            "split": "by tune (datasets.load_chorales(by='tune'))",
+            "temperature": temperature,
+            "temperature_alone": alone,
+            "rules": True,
+            "cadence_tries": harmonising.CADENCE_TRIES,
+            "valid_voice_leading": by_temperature,
+        }
+
+    def generate(self, model, card, options):
+        from course_lib import harmonising, voice_leading, voices
+
+        melody = voices.soprano_only(validation_piece(self.load_data(card["data"]), options["primer"]))
+        result = harmonising.harmonise_with_card(model, card, melody, options["seed"])
+        fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
+        title = f"validation melody {options['primer']} harmonised in four voices (seed {options['seed']})"
+        marks = voice_leading.marks(result)
+        return Generated(result.to_piece(), title, {"satb": True, "fermatas": fermatas, "marks": marks})
+
+
+def runs():
+    """:mod:`course_lib.tools.runs`, imported when a recipe first trains (it loads Keras)."""
+    from course_lib.tools import runs
+
+    return runs
 
 
 def _models():
@@ -294,6 +349,18 @@ def _models():
     return models
 
 
+def _gan(data, latent: int = 64, width: int = 128, loss: str = "wgan-gp"):
+    from course_lib import gan
+
+    return gan.GAN(gan.make_generator(latent, width), gan.make_critic(width), loss=loss)
+
+
+def _satb(data, **size):
+    from course_lib import satb_model
+
+    return satb_model.satb_harmoniser(**size)
+
+
 # The table. Settings of the frame models (notebook 06), each chosen on JSB validation: the piano-roll
 # LSTM trains best with a high learning rate whose noise weight averaging smooths out
 # (bench/chorale_learning_rate.py); the LSTM-MADE with a wide LSTM and MADE, dropout on its input and
@@ -301,25 +368,30 @@ def _models():
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
-        TokenRecipe("melody", lambda data: _models().melody_lstm(data.vocabulary.size), "chorales", 100, {}),
+        TokenRecipe(
+            "melody", lambda data, **size: _models().melody_lstm(data.vocabulary.size, **size), "chorales", 100
+        ),
         FrameRecipe(
             "chorale",
-            lambda data: _models().pianoroll_lstm(input_dropout=0.3, deep=512),
+            lambda data, **size: _models().pianoroll_lstm(**size),
             "jsb",
             200,
             {"learning_rate": 6e-3, "averaging": 0.99},
+            {"input_dropout": 0.3, "deep": 512},
         ),
         FrameRecipe(
             "chorale-made",
-            lambda data: _models().lstm_made(units=512, hidden=2048, dropout=0.6, input_dropout=0.3),
+            lambda data, **size: _models().lstm_made(**size),
             "jsb",
             200,
             {"learning_rate": 2e-3, "averaging": 0.99, "patience": 15},
+            {"units": 512, "hidden": 2048, "dropout": 0.6, "input_dropout": 0.3},
         ),
+        GanRecipe("gan", _gan, "chorales", 500, {"steps_per_epoch": 200}, sources=("chorales",)),
+        SatbRecipe("satb", _satb, "chorales", 200, sources=("chorales",)),
     )
 }
 MODELS = tuple(RECIPES)
-FRAME_SETTINGS = {name: recipe.settings for name, recipe in RECIPES.items() if recipe.unit == "frame"}
 
 
 def recipe(name: str) -> Recipe:
@@ -337,162 +409,29 @@ def build(name: str, data) -> keras.Model:
     return recipe(name).build(data)
 
 
-def fit(name: str, model: keras.Model, data, epochs: int | None = None, **loop_options) -> dict[str, list[float]]:
-    """Train ``model`` with the recipe's settings; ``loop_options`` go to the training loop (and override them).
+def fit(name: str, model: keras.Model, data, epochs: int | None = None, **options) -> dict[str, list[float]]:
+    """Train ``model`` with the recipe's settings; ``options`` go to its training function (and override them).
 
     Notebook: 10_your_own_music
     """
     chosen = recipe(name)
-    return chosen.fit(model, data, chosen.epochs if epochs is None else epochs, **loop_options)
+    return chosen.fit(model, data, chosen.epochs if epochs is None else epochs, **options)
 
 
 def evaluate(name: str, model: keras.Model, data, split: str = "valid") -> dict[str, float]:
-    """NLL (nats per token or per frame) and accuracy of ``model`` on a split of its data."""
+    """NLL (nats per token, frame or voice step) and accuracy of ``model`` on a split of its data."""
     return recipe(name).evaluate(model, getattr(data, split))
 
 
-def load_data(name: str, source: str | None = None):
-    """The data recipe ``name`` trains on: :class:`MelodyData` or :class:`~course_lib.datasets.Splits` of rolls."""
+def load_data(name: str, source: str | None = None, limit: int | None = None):
+    """The data recipe ``name`` trains on (the first ``limit`` training pieces only, if given)."""
     chosen = recipe(name)
-    return chosen.load_data(source or chosen.default_source)
-
-
-def train(
-    name: str,
-    source: str | None = None,
-    epochs: int | None = None,
-    out: Path = OUTPUT_DIR / "train",
-    limit: int | None = None,
-    time_limit: float | None = 9 * 60,
-    progress: Callable[[str], None] | None = print,
-    command: str | None = None,
-    seed: int = 0,
-    devices: int = 1,
-) -> dict:
-    """Train recipe ``name`` into ``out/name/``: ``NAME.keras`` (best weights), its card ``NAME.json``
-    and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run.
-
-    ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
-    recorded in the card (the command line that ran this); ``seed`` seeds the starting weights,
-    dropout and batch order. A run resumes only with the same data, limit and seed. ``devices`` > 1
-    trains data-parallel (:mod:`course_lib.tools.devices`). Returns the card.
-    """
-    import keras
-
-    from course_lib.tools.cards import write_card
-    from course_lib.tools.devices import data_parallel
-    from course_lib.training import Checkpoints, check_writable, save_atomically
-
-    chosen = recipe(name)
-    source = source or chosen.default_source
-    folder = check_writable(Path(out) / name)
-    data = chosen.load_data(source)
-    if limit is not None:
-        data.train[limit:] = []
-    checkpoints = Checkpoints(folder / "checkpoint")
-    data_sha256 = datasets.sha256_of(data_file(source))
-    checkpoints.check_settings(
-        {"model": name, "data": source, "data_sha256": data_sha256, "limit": limit, "seed": seed}
-    )
-    if progress and checkpoints.exists():
-        progress(f"resuming from {checkpoints.folder}")
-
-    def report(epoch: int, scores: dict) -> None:
-        if progress:
-            minutes, seconds = divmod(int(scores["seconds"]), 60)
-            progress(
-                f"{name} epoch {epoch + 1:3d}  train {scores['loss']:.3f}  valid {scores['val_nll']:.3f} "
-                f"nats/{chosen.unit}  lr {scores['learning_rate']:.1e}  {minutes:2d}:{seconds:02d}"
-            )
-
-    with data_parallel(devices, chosen.settings.get("batch_size", chosen.batch_size)) as where:
-        if progress and devices > 1:
-            progress(f"training on {where}")
-        keras.utils.set_random_seed(seed)  # the starting weights
-        model = chosen.build(data)
-        history = fit(
-            name, model, data, epochs, time_limit=time_limit, seed=seed, on_epoch=report, checkpoints=checkpoints
-        )
-    path = save_atomically(model, folder / f"{name}.keras", include_optimizer=False)
-    card = write_card(
-        model,
-        path,
-        name=name,
-        command=command or f"python -m course_lib train {name} --data {source}",
-        data=source,
-        data_file=data_file(source),  # for an imported folder: its manifest
-        training_pieces=len(data.train),
-        seed=seed,
-        devices=devices,
-        epochs=len(history["loss"]),
-        train_seconds=round(history["seconds"][-1], 1),
-        valid={k: round(v, 4) for k, v in chosen.evaluate(model, data.valid).items()},
-        test={k: round(v, 4) for k, v in chosen.evaluate(model, data.test).items()},
-        unit=f"nats per {chosen.unit}",
-        **chosen.card_fields(data, source),
-        **({} if source in SOURCES else {"tempo_bpm": source_timing(source)["tempo_bpm"]}),
-    )
-    if progress:
-        progress(f"wrote {path} ({card['size_bytes'] / 1e6:.1f} MB); valid {card['valid']}, test {card['test']}")
-    return card
-
-
-def primer(name: str, data, beats: int = 4, piece: int = 0, steps_per_beat: int | None = None) -> np.ndarray:
-    """The first ``beats`` beats of validation piece ``piece``: a seed phrase from the data.
-
-    ``steps_per_beat`` is the frame models' frame rate (1 unless the data were imported finer).
-    """
-    rate = recipe(name).steps_per_beat(data, {"steps_per_beat": steps_per_beat or 1})
-    return np.asarray(data.valid[piece][: beats * rate])
+    return chosen.load_data(source or chosen.default_source, limit)
 
 
 def to_piece(name: str, generated: np.ndarray, card: dict) -> Piece:
-    """Generated tokens or frames as a :class:`Piece` at the course's chorale tempo.
+    """Generated tokens or frames as a :class:`Piece` at the tempo on the model's card.
 
     Notebook: 08_evaluation
     """
     return recipe(name).to_piece(generated, card)
-
-
-def generate(
-    name: str,
-    model: keras.Model,
-    card: dict,
-    primer_sequence: np.ndarray,
-    beats: int = 64,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    seed: int = 0,
-) -> Piece:
-    """Continue ``primer_sequence`` by ``beats`` beats with a trained model; returns the whole piece."""
-    chosen = recipe(name)
-    steps = beats * card.get("steps_per_beat", 1)
-    generated = chosen.generate(model, card, primer_sequence, steps, temperature, top_k, top_p, seed)
-    return chosen.to_piece(generated, card)
-
-
-def write_outputs(piece: Piece, stem: Path, title: str, **score_options: Any) -> list[Path]:
-    """Write ``stem.mid``, ``stem.wav``, ``stem.png`` (the piano roll) and the score ``stem.musicxml`` and ``stem.svg``.
-
-    The score is quantised to sixteenth notes; ``score_options`` (``satb``, ``fermatas``, ``marks``)
-    go to :func:`course_lib.score.engrave`. Music too long to engrave is refused before anything
-    is written.
-    """
-    from matplotlib.figure import Figure
-
-    from course_lib import score
-    from course_lib.audio import synthesize, wav_bytes
-    from course_lib.midi import write_midi
-    from course_lib.plot import plot_pianoroll
-
-    score.check_size(piece)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(s) for s in (".mid", ".wav", ".png")]
-    write_midi(piece, paths[0])
-    paths[1].write_bytes(wav_bytes(synthesize(piece)))
-    figure = Figure(figsize=(9, 2.8))  # drawn off screen: no pyplot state, no backend switch
-    plot_pianoroll(piece, title=title, ax=figure.add_subplot())
-    figure.savefig(paths[2], dpi=100, bbox_inches="tight")
-    engraving = score.engrave(piece, title=title, grid=score.DEFAULT_GRID, **score_options)
-    return paths + engraving.write(stem)

@@ -27,6 +27,7 @@ from keras import layers
 
 from course_lib.metrics import log_softmax
 from course_lib.rnn_numpy import lstm_step
+from course_lib.training import EpochBatches
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
 from course_lib.voices import FEATURES, LOWEST, POSITIONS, VOCABULARY, VOICE_HOLD, VOICE_PAD, VOICE_REST, Lines
 
@@ -147,38 +148,38 @@ def bucket_length(steps: int) -> int:
     return next((b for b in BUCKETS if steps <= b), BUCKETS[-1])
 
 
-class Batches(keras.utils.PyDataset):
-    """Batches of pieces of similar length, padded to a bucket length, reshuffled every epoch.
+class Batches(EpochBatches):
+    """Batches of pieces of similar length, padded to a bucket length, reshuffled every epoch
+    (from the seed and the epoch's number alone).
 
     Notebook: 09_four_voices
     """
 
     def __init__(self, pieces: Sequence[Lines], batch_size: int = 16, shuffle: bool = True, seed: int = 0) -> None:
-        super().__init__()
+        super().__init__(seed)
         self.pieces, self.batch_size, self.shuffle = list(pieces), batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-        self.batches: list[list[int]] = []
-        self.on_epoch_end()
-
-    def on_epoch_end(self) -> None:
-        """Group pieces by bucket, shuffle within and across groups."""
-        groups: dict[int, list[int]] = {}
+        self.groups: dict[int, list[int]] = {}
         for i, piece in enumerate(self.pieces):
-            groups.setdefault(bucket_length(piece.steps), []).append(i)
-        self.batches = []
-        for length in sorted(groups):
-            members = groups[length]
-            if self.shuffle:
-                members = self.rng.permutation(members).tolist()
-            self.batches += [members[i : i + self.batch_size] for i in range(0, len(members), self.batch_size)]
-        if self.shuffle:
-            self.batches = [self.batches[i] for i in self.rng.permutation(len(self.batches))]
+            self.groups.setdefault(bucket_length(piece.steps), []).append(i)
+        self.count = sum(-(-len(members) // batch_size) for members in self.groups.values())
+        self.plan: tuple[int, list[list[int]]] = (-1, [])  # (epoch, its batches)
+
+    def epoch_batches(self) -> list[list[int]]:
+        """This epoch's batches: pieces grouped by bucket, shuffled within and across groups."""
+        rng = self.epoch_rng()
+        batches = []
+        for length in sorted(self.groups):
+            members = rng.permutation(self.groups[length]).tolist() if self.shuffle else self.groups[length]
+            batches += [members[i : i + self.batch_size] for i in range(0, len(members), self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))] if self.shuffle else batches
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return self.count
 
     def __getitem__(self, index: int):
-        chosen = [self.pieces[i] for i in self.batches[index]]
+        if self.plan[0] != self.epoch:
+            self.plan = (self.epoch, self.epoch_batches())
+        chosen = [self.pieces[i] for i in self.plan[1][index]]
         return pad_batch(chosen, bucket_length(max(p.steps for p in chosen)))
 
 

@@ -266,8 +266,8 @@ def model_rows(
 
     Notebook: 09_four_voices
     """
+    from course_lib.harmonising import harmonise_all  # here: harmonising imports this module
     from course_lib.sampling import generate_frames
-    from course_lib.satb_recipe import harmonise_all  # here: satb_recipe imports this module
 
     rows = {}
     for name, model in (roll_models or {}).items():

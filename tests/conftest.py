@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # starts empty, as CI does, so the suite's time does not depend on what ran on the machine before.
 os.environ["JAX_COMPILATION_CACHE_DIR"] = str(ROOT / "output" / "jax-cache")
 
+# The course picks the Keras backend (JAX where installed) when it is imported before Keras. A test module
+# that imports Keras first would otherwise get Keras's own default (TensorFlow), so the backend of a run
+# would depend on which module a worker happened to import first.
+import course_lib  # noqa: E402, F401
+
 # The backend matrix (tests/test_backend_tensorflow.py, tests/test_backend_torch.py) runs these files
 # again under another Keras backend; under JAX, the default, they run in the suite itself. The choice keeps the
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
@@ -49,6 +54,26 @@ def pytest_collection_modifyitems(config, items):
     """Puts the files of LONGEST_FIRST first, in that order; the others follow, and each file's tests keep theirs."""
     rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
+TINY = {  # each recipe's model at a size that trains in seconds: what the command-line and run tests train
+    "melody": {"embedding": 4, "units": 8},
+    "chorale": {"units": 8, "deep": 8},
+    "chorale-made": {"units": 8, "hidden": 16},
+    "gan": {"latent": 8, "width": 8},
+    "satb": {"units": 8, "embedding": 4, "head": 8},
+}
+
+
+@pytest.fixture
+def tiny_models(monkeypatch):
+    """Every recipe of the table builds its model at the sizes of TINY (the recipes' other settings unchanged)."""
+    from course_lib import recipes
+
+    for name, size in TINY.items():
+        monkeypatch.setattr(recipes.RECIPES[name], "size", {**recipes.RECIPES[name].size, **size})
+    monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {"steps_per_epoch": 10})
+    return TINY
 
 
 @pytest.fixture

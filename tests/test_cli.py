@@ -17,7 +17,6 @@ import pytest
 
 from course_lib import datasets, pretrained
 from course_lib.__main__ import main
-from course_lib.training import PARTIAL_PREFIX, Checkpoints
 
 
 def run_main(args: list[str], capsys) -> tuple[int, list[str]]:
@@ -140,7 +139,7 @@ def test_loading_without_a_checksum_card_fails(tmp_path, monkeypatch):
         datasets.load_chorale_list(data / "chorales.npz")
 
 
-def test_same_command_same_first_epoch_and_resume_refuses_other_settings(tmp_path, capsys):
+def test_same_command_same_first_epoch_and_resume_refuses_other_settings(tiny_models, tmp_path, capsys):
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
         assert main(["train", "melody", "--limit", "3", "--epochs", "1", "--seed", "5", "--out", str(out)]) == 0
@@ -157,16 +156,7 @@ def test_same_command_same_first_epoch_and_resume_refuses_other_settings(tmp_pat
     assert code == 2 and len(lines) == 1 and "data 'chorales' there, 'jsb' now" in lines[0], lines
 
 
-def test_a_save_killed_halfway_leaves_nothing_behind_next_time(tmp_path):
-    folder = tmp_path / "checkpoint"
-    folder.mkdir()
-    (folder / f"{PARTIAL_PREFIX}x1y2.keras").write_bytes(b"half a model")
-    (folder / "state.json.partial").write_text("{")
-    Checkpoints(folder)
-    assert list(folder.iterdir()) == []
-
-
-def test_training_into_another_models_checkpoint_is_one_line(tmp_path, capsys):
+def test_training_into_another_models_checkpoint_is_one_line(tiny_models, tmp_path, capsys):
     assert main(["train", "melody", "--limit", "3", "--epochs", "1", "--out", str(tmp_path / "a")]) == 0
     shutil.copytree(tmp_path / "a" / "melody" / "checkpoint", tmp_path / "b" / "chorale" / "checkpoint")
     capsys.readouterr()

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from course_lib import datasets
-from course_lib.datasets import DataError, load_chorale_list, load_chorales, load_jsb, split_by_piece, windows
+from course_lib.datasets import (
+    DataError,
+    load_chorale_list,
+    load_chorales,
+    load_jsb,
+    split_by_piece,
+    split_by_tune,
+    tune_of,
+    windows,
+)
+from course_lib.notes import Note, Piece
 from course_lib.pianoroll import PIANO_LOWEST
 
 
@@ -114,3 +124,23 @@ def test_windows():
     sequence = np.arange(10)
     assert windows(sequence, 4, 3).tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
     assert windows(sequence, 11).shape == (0, 11)
+
+
+def test_split_by_tune_keeps_every_harmonisation_of_a_tune_together():
+    chorales = load_chorale_list()
+    splits = split_by_tune(chorales)
+    assert sum(len(part) for part in splits) == len(chorales)
+    tunes = [{tune_of(c) for c in part} for part in splits]
+    assert not tunes[0] & tunes[1] and not tunes[0] & tunes[2] and not tunes[1] & tunes[2]
+    shared = [tune for tune in {tune_of(c) for c in chorales} if sum(tune_of(c) == tune for c in chorales) > 1]
+    assert len(shared) > 50  # the data really repeats tunes, so a split by piece would leak them
+
+
+def test_split_by_tune_on_a_lopsided_collection():
+    def piece(first_pitch: int) -> Piece:
+        return Piece([Note(i, i + 1, first_pitch + i % 3, voice=0) for i in range(12)])
+
+    pieces = [piece(60)] * 7 + [piece(62 + i) for i in range(3)]  # one tune harmonised 7 times, 3 others
+    splits = split_by_tune(pieces, (0.5, 0.25, 0.25), seed=1)
+    homes = [i for i, part in enumerate(splits) if any(tune_of(p) == tune_of(piece(60)) for p in part)]
+    assert len(homes) == 1 and sum(len(part) for part in splits) == 10

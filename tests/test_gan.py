@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import gan, gan_monitor, gan_recipe, metrics
+from course_lib import autodiff, gan, gan_monitor, metrics, recipes
 from course_lib.checks import gan_pianoroll as checks_gan
-from course_lib.datasets import Chorale
+from course_lib.datasets import Chorale, Splits
+from course_lib.errors import CourseError
 from course_lib.exercises import ExerciseError
 from course_lib.notes import Note
 
@@ -39,7 +40,7 @@ def test_classes_to_rolls_and_pieces_round_trip():
     rolls = gan.to_rolls(classes)
     assert rolls.shape == (1, 4, gan.STEPS, 88)
     assert rolls[0, 0, :4, 60 - 21].all() and rolls[0, 0, 4:6, 62 - 21].all() and rolls[0, 1].sum() == 0
-    piece = gan_recipe.excerpts_to_piece(classes)
+    piece = gan.excerpts_to_piece(classes)
     assert sorted((n.voice, n.pitch, n.start, n.end) for n in piece.notes) == [
         (0, 60, 0, 2),
         (0, 62, 2, 3),
@@ -82,7 +83,7 @@ def constant_generator(latent: int = 8) -> keras.Model:
 def test_input_gradient_of_a_linear_critic_is_its_weights():
     weights = np.random.default_rng(0).normal(size=(gan.STEPS, 4, gan.CLASSES)).astype("float32")
     x = tensor(np.random.default_rng(1).random((3, gan.STEPS, 4, gan.CLASSES)))
-    gradient = keras.ops.convert_to_numpy(keras.ops.stop_gradient(gan.input_gradient(linear_critic(weights), x)))
+    gradient = keras.ops.convert_to_numpy(keras.ops.stop_gradient(autodiff.input_gradient(linear_critic(weights), x)))
     np.testing.assert_allclose(gradient, np.broadcast_to(weights, gradient.shape), rtol=1e-6)
 
 
@@ -145,12 +146,26 @@ def test_train_step_updates_both_networks(loss):
     assert np.allclose(model.sample(3).sum(axis=-1), 1.0, atol=1e-5)  # a distribution per voice and step
 
 
-def test_train_gan_takes_exactly_the_steps_asked_for():
+def test_the_gan_recipe_takes_exactly_the_steps_asked_for():
     # several steps per compiled call under TensorFlow (8), and 10 steps per epoch: not a multiple of 8
-    real = np.random.default_rng(0).integers(0, gan.CLASSES, size=(40, gan.STEPS, 4))
-    model = gan.train_gan(real, loss="dcgan", steps=20, steps_per_epoch=10, batch_size=8)
+    real = np.random.default_rng(0).integers(0, gan.CLASSES, size=(80, gan.STEPS, 4))
+    data = Splits(real, real[:0], real[:0])
+    model = recipes.recipe("gan").build(data, {"latent": 8, "width": 8, "loss": "dcgan"})
+    history = recipes.fit("gan", model, data, epochs=2, steps_per_epoch=10)
     assert int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)) == 20
     assert int(keras.ops.convert_to_numpy(model.critic_optimizer.iterations)) == 20
+    assert len(history["diversity"]) == 2  # the monitor's scores, recorded per epoch
+
+
+def test_the_tensorflow_train_step_on_another_backend_says_so():
+    model = gan.PianoRollGAN(gan.make_generator(8, 8), gan.make_critic(8))
+    model.compile()
+    real = gan.one_hot(np.zeros((4, gan.STEPS, 4), int))
+    if keras.backend.backend() == "tensorflow":
+        model.fit(real, batch_size=4, epochs=1, verbose=0)  # its own backend: it trains
+    else:
+        with pytest.raises(CourseError, match="train_step is TensorFlow's and Keras runs on"):
+            model.fit(real, batch_size=4, epochs=1, verbose=0)
 
 
 def test_the_gan_class_has_the_running_backends_train_step():
@@ -158,7 +173,7 @@ def test_the_gan_class_has_the_running_backends_train_step():
     assert issubclass(gan.GAN, gan.PianoRollGAN)
     assert (gan.GAN is gan.PianoRollGAN) == (backend == "tensorflow")
     if backend != "tensorflow":
-        assert gan.GAN.train_step is gan.TRAIN_STEPS[backend].train_step
+        assert gan.GAN.train_step is autodiff.TRAIN_STEPS[backend].train_step
         assert gan.GAN.__name__ == {"jax": "JaxPianoRollGAN", "torch": "TorchPianoRollGAN"}[backend]
 
 

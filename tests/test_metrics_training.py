@@ -13,7 +13,6 @@ from course_lib.training import (
     TokenBatches,
     batch_plan,
     pad_pairs,
-    save_atomically,
     shift_keys,
 )
 
@@ -115,15 +114,6 @@ def test_frame_accuracy_metric_equals_the_numpy_one_on_weighted_steps():
     assert float(metric.result()) == pytest.approx(expected, rel=1e-6)
 
 
-def test_save_atomically_leaves_no_temporary_files(tmp_path):
-    import keras
-
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    path = save_atomically(model, tmp_path / "m" / "model.keras")
-    assert [p.name for p in path.parent.iterdir()] == ["model.keras"]
-    np.testing.assert_allclose(keras.models.load_model(path).get_weights()[0], model.get_weights()[0])
-
-
 def test_shift_keys_moves_notes_and_drops_what_leaves_the_keyboard():
     roll = np.zeros((2, 6), dtype=bool)
     roll[0, 1] = roll[1, 5] = True
@@ -162,7 +152,8 @@ def test_polyphony_and_note_lengths_on_a_lopsided_roll():
 
 def test_weight_averaging_keeps_the_averaged_weights_that_scored_best():
     from course_lib.models import pianoroll_lstm
-    from course_lib.training import evaluate_frames, train_frame_model
+    from course_lib.tools.runs import train_frame_model
+    from course_lib.training import evaluate_frames
 
     jsb = load_jsb()
     model = pianoroll_lstm(units=16, deep=8)

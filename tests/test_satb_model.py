@@ -1,12 +1,10 @@
 """The four-voice harmoniser: shapes, the NumPy sampling step against Keras, harmonising, the CLI."""
 
-import json
-
 import keras
 import numpy as np
 import pytest
 
-from course_lib import rnn_numpy, satb_model, satb_recipe, voice_intervals, voice_leading, voices
+from course_lib import harmonising, rnn_numpy, satb_model, voice_intervals, voice_leading, voices
 from course_lib.errors import CourseError
 from course_lib.midi import read_midi, write_midi
 from course_lib.notes import Note, Piece
@@ -166,7 +164,7 @@ def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
 def test_a_melody_is_moved_to_c_and_gets_fermatas():
     # a tune in D major, with a rest after the fourth note and a long last note
     notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
-    lines, shift = satb_recipe.melody_from_piece(Piece(notes))
+    lines, shift = harmonising.melody_from_piece(Piece(notes))
     assert shift % 12 == 10  # D -> C
     assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > VOICE_HOLD] == [0, 4, 7, 0, 11, 0]
     assert lines.fermata_starts() == [6, 12]
@@ -175,16 +173,16 @@ def test_a_melody_is_moved_to_c_and_gets_fermatas():
 
 def test_melodies_the_harmoniser_cannot_take_are_course_errors():
     with pytest.raises(CourseError, match="no notes"):
-        satb_recipe.melody_from_piece(Piece([]))
+        harmonising.melody_from_piece(Piece([]))
     with pytest.raises(CourseError, match="spans"):
-        satb_recipe.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
+        harmonising.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
 
 
 def test_harmonise_file_writes_four_tracks_wav_png_and_score(tmp_path, tiny):
     melody = tmp_path / "tune.mid"
     write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]), melody)
     card = {"temperature": 0.75}
-    paths = satb_recipe.harmonise_file(melody, tmp_path / "out", tiny, card)
+    paths = harmonising.harmonise_file(melody, tmp_path / "out", tiny, card)
     assert [p.name for p in paths] == [f"tune-satb.{s}" for s in ("mid", "wav", "png", "musicxml", "svg")]
     assert all(p.stat().st_size > 0 for p in paths)
     result = read_midi(paths[0])
@@ -197,7 +195,7 @@ def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
     from course_lib.__main__ import main
 
     with pytest.raises(CourseError, match="no such file"):
-        satb_recipe.harmonise_file(tmp_path / "missing.mid", tmp_path)
+        harmonising.harmonise_file(tmp_path / "missing.mid", tmp_path)
     code = main(["harmonise", str(tmp_path / "missing.mid"), "--out", str(tmp_path)])
     assert code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
@@ -255,7 +253,7 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
     alone = read_midi(tmp_path / "out" / "hymn-satb-alone.mid")
     from course_lib import pretrained
 
-    lines, shift = satb_recipe.melody_from_piece(read_midi(melody))
+    lines, shift = harmonising.melody_from_piece(read_midi(melody))
     card = pretrained.card("satb")
     expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature_alone"], 0, rules=False)
     for voice in range(4):
@@ -265,30 +263,11 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
     assert "alone, no rules" in (tmp_path / "out" / "hymn-satb-alone.musicxml").read_text()
 
 
-def test_an_interrupted_training_run_resumes_where_it_stopped(tmp_path, monkeypatch):
-    class Interrupt(satb_recipe.TimeLimit):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt  # after BackupAndRestore has saved the epoch
-
-    monkeypatch.setattr(satb_recipe, "TimeLimit", Interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        satb_recipe.train(tmp_path, epochs=2, limit=4, progress=None, size=TINY)
-    assert (tmp_path / "satb" / "backup").exists()
-    monkeypatch.undo()
-    lines = []
-    card = satb_recipe.train(tmp_path, epochs=2, limit=4, progress=lines.append, size=TINY)
-    assert lines[0].startswith("resuming from")
-    assert lines[1].startswith("satb epoch   2")  # epoch 1 was not trained again
-    assert card["epochs"] == 2 and not (tmp_path / "satb" / "backup").exists()
-    assert json.loads((tmp_path / "satb" / "satb.json").read_text()) == card
-    assert card["temperature"] in satb_recipe.TEMPERATURES and card["valid"]["mean"] > 0
-
-
 def test_the_shipped_harmoniser_scores_what_its_card_says():
     from course_lib import datasets, pretrained
 
     card = pretrained.card("satb")
     assert card["data_sha256"] == datasets.sha256_of(datasets.CHORALES_FILE)
-    nll = satb_model.nll_per_voice(pretrained.load("satb"), satb_recipe.load_lines().valid)
+    nll = satb_model.nll_per_voice(pretrained.load("satb"), harmonising.load_lines().valid)
     for key, value in card["valid"].items():
         assert nll[key] == pytest.approx(value, abs=1e-3)

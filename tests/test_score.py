@@ -58,10 +58,10 @@ def chorales():
 @pytest.fixture(scope="module")
 def harmonisation():
     """The shipped harmoniser's alto, tenor and bass under a held-out chorale melody."""
-    from course_lib import pretrained, satb_model, satb_recipe, voices
+    from course_lib import harmonising, pretrained, satb_model, voices
 
     card = pretrained.card("satb")
-    melody = voices.soprano_only(satb_recipe.load_lines().test[0].head(64))
+    melody = voices.soprano_only(harmonising.load_lines().test[0].head(64))
     return satb_model.harmonise(pretrained.load("satb"), melody, card["temperature"], 0, True, card["cadence_tries"])
 
 

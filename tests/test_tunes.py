@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course_lib import datasets, satb_recipe
+from course_lib import datasets, harmonising
 from course_lib.tunes import load_tunes
 
 
@@ -29,7 +29,7 @@ def test_every_tune_is_one_line_the_harmoniser_takes(tunes):
     for tune in tunes:
         notes = sorted(tune.piece.notes, key=lambda n: n.start)
         assert all(a.end <= b.start for a, b in zip(notes, notes[1:], strict=False)), tune.title
-        lines, _ = satb_recipe.melody_from_piece(tune.piece)
+        lines, _ = harmonising.melody_from_piece(tune.piece)
         assert lines.fermata_starts() and lines.steps >= 32, tune.title
 
 

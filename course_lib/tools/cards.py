@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 
 from course_lib.datasets import DATA_DIR, sha256_of
-from course_lib.training import write_text_atomically
+from course_lib.files import write_text_atomically
 
 CODE_DIR = Path(__file__).resolve().parent.parent  # the course_lib package: the code that trains
 

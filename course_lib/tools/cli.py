@@ -6,8 +6,8 @@ data verify         check the bundled data files against their checksums
 data import FOLDER --name NAME   import your own MIDI files into output/data/NAME (train ... --data NAME)
 notebooks build     regenerate notebooks/ from solutions/
 notebooks check     exit 1 if notebooks/ is not what 'notebooks build' would write
-notebooks run [NN]  execute solution notebooks in quick mode and store their light outputs
-train NAME          train melody, chorale, chorale-made, satb (resume if stopped) or gan into output/train/NAME
+notebooks run [NN]  execute solution notebooks in full mode and store their light outputs with their provenance
+train NAME          train melody, chorale, chorale-made, gan or satb into output/train/NAME (resumes if stopped)
 generate NAME       write MIDI, WAV, a piano-roll PNG and a score (MusicXML, SVG) from a trained or shipped model
 harmonise MIDI      write alto, tenor and bass under a melody: MIDI, WAV, PNG and a score in output/harmonised
 score MIDI          engrave a MIDI file (quantised to sixteenths) as MusicXML and SVG in output/scores
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from course_lib.errors import CourseError
+from course_lib.files import check_writable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,12 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="run in quick mode (COURSE_QUICK=1), as the tests do")
     from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
 
-    train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, resume)")
-    train.add_argument("name", choices=[*MODELS, "gan", "satb"])
+    train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, exact resume)")
+    train.add_argument("name", choices=MODELS)
     train.add_argument(
-        "--data", help=f"{' or '.join(SOURCES)}, or NAME from 'data import' (default: chorales for melody, else jsb)"
+        "--data",
+        help=f"{' or '.join(SOURCES)}, or NAME from 'data import' (default: jsb for chorale and chorale-made, "
+        "else chorales; gan and satb train on the chorales only)",
     )
-    train.add_argument("--epochs", type=positive_int, help="at most this many epochs (default 100 melody, 200 chorale)")
+    train.add_argument("--epochs", type=positive_int, help="at most this many epochs (default: the recipe's)")
     train.add_argument("--minutes", type=positive_float, default=9.0, help="stop after the epoch that passes this time")
     train.add_argument("--out", type=Path, default=OUTPUT_DIR / "train", help="folder for NAME/ (default output/train)")
     train.add_argument("--limit", type=positive_int, help="train on the first N training pieces only (a smoke test)")
@@ -130,16 +133,26 @@ def _parser() -> argparse.ArgumentParser:
         "--devices", type=positive_int, default=1, help="train data-parallel on N devices (JAX or TensorFlow)"
     )
     generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
-    generate.add_argument("name", choices=[*MODELS, "gan"])
+    generate.add_argument("name", choices=MODELS)
     generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
     generate.add_argument(
-        "--bars", type=positive_int, default=16, help="bars of 4/4 to add after the primer (default 16)"
+        "--bars",
+        type=positive_int,
+        default=16,
+        help="bars of 4/4 to add after the primer (default 16; gan: two per excerpt; satb: the whole melody)",
     )
-    generate.add_argument("--temperature", type=positive_float, default=1.0)
+    generate.add_argument(
+        "--temperature", type=positive_float, default=1.0, help="melody and chorale models (satb: its card's)"
+    )
     generate.add_argument("--top-k", type=positive_int, help="melody only: sample from the k most likely tokens")
     generate.add_argument("--top-p", type=probability, help="melody only: nucleus sampling")
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--primer", type=int, default=0, help="which validation piece opens the music (1 bar)")
+    generate.add_argument(
+        "--primer",
+        type=int,
+        default=0,
+        help="which validation piece opens the music (1 bar); satb: harmonises its melody",
+    )
     generate.add_argument("--out", type=Path, default=OUTPUT_DIR / "generated")
     harmonise = groups.add_parser("harmonise", help="harmonise a melody (MIDI) in four voices")
     harmonise.add_argument("melody", type=Path, help="a MIDI file; its highest line is the soprano")
@@ -179,8 +192,6 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         if args.action == "import":
             return _import(args)
         if args.action == "build":
-            from course_lib.training import check_writable
-
             check_writable((args.out or datasets.CHORALES_FILE).parent)
             started = time.perf_counter()
             digest = data_build.build_chorales(args.out or datasets.CHORALES_FILE)
@@ -259,43 +270,30 @@ def _import(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib import pretrained, recipes
-    from course_lib.training import check_writable
+    from course_lib.tools import runs
 
     command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
+    chosen = recipes.recipe(args.name)
+    runs.check_devices(chosen, args.devices)
     if args.devices > 1:
-        if args.name in ("gan", "satb"):
-            raise CourseError(
-                f"--devices: {args.name} trains on one device; melody, chorale and chorale-made take more"
-            )
-        from course_lib.tools.devices import check_divides, split_cpu
+        from course_lib.tools.devices import split_cpu
 
-        chosen = recipes.recipe(args.name)
-        check_divides(args.devices, chosen.settings.get("batch_size", chosen.batch_size))
         split_cpu(args.devices)  # before the backend starts
     check_writable(args.out / args.name)
     if args.publish:
         check_writable(pretrained.PRETRAINED_DIR)
-    if args.name == "gan":
-        from course_lib import gan_recipe
-
-        gan_recipe.train(args.out, args.minutes, args.limit, _progress, command)
-    elif args.name == "satb":
-        from course_lib import satb_recipe
-
-        satb_recipe.train(args.out, args.minutes, args.epochs or 200, args.limit, _progress, command, args.seed)
-    else:
-        recipes.train(
-            args.name,
-            args.data,
-            args.epochs,
-            args.out,
-            args.limit,
-            args.minutes * 60,
-            _progress,
-            command,
-            args.seed,
-            args.devices,
-        )
+    runs.train(
+        chosen,
+        args.data,
+        args.epochs,
+        args.out,
+        args.limit,
+        args.minutes * 60,
+        _progress,
+        command,
+        args.seed,
+        args.devices,
+    )
     if args.publish:
         for path in pretrained.publish(args.name, args.out / args.name):
             print(f"published {path}")
@@ -303,72 +301,27 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    import json
-
     from course_lib import pretrained, recipes
-    from course_lib.datasets import sha256_of
-    from course_lib.training import check_writable
+    from course_lib.tools.outputs import write_outputs
 
     check_writable(args.out)
-    if args.model:
-        import keras
-
-        import course_lib.models  # noqa: F401  (custom layers)
-
-        card_path = args.model.with_suffix(".json")
-        if not args.model.exists() or (args.name != "gan" and not card_path.exists()):
-            raise CourseError(f"{args.model} and its card {card_path.name} (written beside it by 'train') are needed")
-        try:
-            card = json.loads(card_path.read_text()) if card_path.exists() else {}
-        except ValueError as error:
-            raise CourseError(f"{card_path} is not a model card (not JSON: {error})") from error
-        if card.get("name", args.name) != args.name:
-            raise CourseError(
-                f"{args.model} is a {card['name']!r} model (says its card), not {args.name!r}: "
-                f"run generate {card['name']} --model {args.model}"
-            )
-        if "model_sha256" in card and sha256_of(args.model) != card["model_sha256"]:
-            raise CourseError(f"{args.model} does not match the checksum on its card {card_path.name}")
-        try:
-            model = keras.models.load_model(args.model, compile=False, safe_mode=True)
-        except Exception as error:  # Keras raises many kinds for a file that is not a model
-            raise CourseError(
-                f"{args.model} is not a Keras model file the course can read ({type(error).__name__}); "
-                f"make one with: python -m course_lib train {args.name}"
-            ) from error
-    else:
-        model, card = pretrained.load(args.name), pretrained.card(args.name)
+    model, card = pretrained.load_with_card(args.name, args.model)
     started = time.perf_counter()
-    if args.name == "gan":
-        from course_lib import gan_recipe
-
-        piece = gan_recipe.generate(model, count=max(1, args.bars // 2), seed=args.seed)
-    else:
-        data = recipes.load_data(args.name, card["data"])
-        if not 0 <= args.primer < len(data.valid):
-            raise CourseError(f"--primer must be 0..{len(data.valid) - 1} (a validation piece)")
-        primer = recipes.primer(args.name, data, beats=4, piece=args.primer, steps_per_beat=card.get("steps_per_beat"))
-        piece = recipes.generate(
-            args.name, model, card, primer, args.bars * 4, args.temperature, args.top_k, args.top_p, args.seed
-        )
+    options = {k: getattr(args, k) for k in ("bars", "temperature", "top_k", "top_p", "seed", "primer")}
+    generated = recipes.recipe(args.name).generate(model, card, options)
     seconds = time.perf_counter() - started
     stem = args.out / f"{args.name}-seed{args.seed}"
-    title = f"{args.name}, temperature {args.temperature}, seed {args.seed} (first bar: the primer)"
-    if args.name == "gan":
-        title = f"gan: {max(1, args.bars // 2)} generated two-bar excerpts, seed {args.seed}"
-    for path in recipes.write_outputs(piece, stem, title):
+    for path in write_outputs(generated.piece, stem, generated.title, **generated.score_options):
         print(f"wrote {path}")
-    print(f"{piece.end / 4:.0f} bars in all, generated in {seconds:.1f} s")
+    print(f"{generated.piece.end / 4:.0f} bars in all, generated in {seconds:.1f} s")
     return 0
 
 
 def _harmonise(args: argparse.Namespace) -> int:
-    from course_lib import satb_recipe
+    from course_lib import harmonising, pretrained
 
-    model = card = None
-    if args.model:
-        model, card = satb_recipe.load_trained(args.model)
-    for path in satb_recipe.harmonise_file(args.melody, args.out, model, card, args.seed, args.rules, args.staves):
+    model, card = pretrained.load_with_card("satb", args.model)
+    for path in harmonising.harmonise_file(args.melody, args.out, model, card, args.seed, args.rules, args.staves):
         print(f"wrote {path}")
     return 0
 
@@ -376,7 +329,6 @@ def _harmonise(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from course_lib import score
     from course_lib.midi import read_midi
-    from course_lib.training import check_writable
 
     check_writable(args.out)
     if not args.midi.is_file():

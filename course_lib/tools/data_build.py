@@ -23,6 +23,17 @@ from course_lib.datasets import (
     transposition_to_c,
     write_npz_reproducibly,
 )
+from course_lib.files import atomic_path, write_text_atomically
+
+
+def write_with_card(path: Path, arrays: dict[str, np.ndarray], card_path: Path, card: dict) -> str:
+    """Write ``arrays`` to ``path`` and its checksum card (file name, sha256, then ``card``), each whole
+    or not at all; return the sha256."""
+    with atomic_path(path) as temporary:
+        write_npz_reproducibly(temporary, arrays)
+    digest = sha256_of(path)
+    write_text_atomically(card_path, json.dumps({"file": path.name, "sha256": digest, **card}, indent=2) + "\n")
+    return digest
 
 
 def _parse_chorale(name: str) -> dict | None:
@@ -99,14 +110,7 @@ def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
         "fermata_ticks": np.array([t for c in parsed for t in c["fermata_ticks"]], dtype=np.uint16),
         "ticks_per_beat": np.array(TICKS_PER_BEAT, dtype=np.uint16),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    write_npz_reproducibly(temporary, arrays)
-    temporary.replace(path)
-    digest = sha256_of(path)
     card = {
-        "file": path.name,
-        "sha256": digest,
         "pieces": len(parsed),
         "notes": int(len(notes)),
         "skipped": len(names) - len(parsed),
@@ -116,8 +120,7 @@ def build_chorales(path: Path = CHORALES_FILE, progress: bool = True) -> str:
         "transposed to C major / A minor by music21's key analysis",
         "command": "python -m course_lib data build",
     }
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    return digest
+    return write_with_card(path, arrays, path.with_suffix(".json"), card)
 
 
 def write_example_midi(path: Path = EXAMPLE_MIDI, name: str = "bach/bwv269") -> str:
@@ -164,14 +167,8 @@ def build_jsb(mat_path: Path, path: Path = JSB_FILE) -> str:
         stacked = np.concatenate(sequences)
         arrays[f"{split}_bits"] = np.packbits(stacked, axis=1)
         arrays[f"{split}_offsets"] = np.cumsum([0] + [len(s) for s in sequences]).astype(np.int32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_npz_reproducibly(path, arrays)
-    digest = sha256_of(path)
     card = {
-        "file": path.name,
-        "sha256": digest,
         "source": "JSB_Chorales.mat (see README.md here)",
         "command": "python -m course_lib data jsb PATH/TO/JSB_Chorales.mat",
     }
-    path.with_name("jsb_chorales.json").write_text(json.dumps(card, indent=2) + "\n")
-    return digest
+    return write_with_card(path, arrays, path.with_name("jsb_chorales.json"), card)

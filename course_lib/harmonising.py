@@ -1,15 +1,15 @@
-"""What ``python -m course_lib train satb`` and ``harmonise MELODY.mid`` run.
+"""Harmonising melodies with a trained four-voice model: the chorales as lines, the sampling
+temperature chosen on validation, and a melody from any MIDI file.
 
-Training is plain ``model.fit`` with Keras's own callbacks: early stopping on the validation
-split (best weights restored), a checkpoint of the best weights, ``BackupAndRestore`` so that
-running the same command again after an interruption resumes, and a time limit.
+``python -m course_lib harmonise MELODY.mid`` runs :func:`harmonise_file`; the recipe table's
+``satb`` entry (:mod:`course_lib.recipes`) trains the model.
+
+Notebook: 09_four_voices
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -17,9 +17,7 @@ import numpy as np
 
 from course_lib import datasets, satb_model, voice_leading, voices
 from course_lib.errors import CourseError
-from course_lib.training import TimeLimit
 
-NAME = "satb"
 TEMPERATURES = (0.5, 0.75, 1.0)  # the sampling temperature is chosen on the validation split
 CADENCE_TRIES = 4  # a phrase ending without a cadence is drawn again up to this many times
 
@@ -30,29 +28,6 @@ def load_lines() -> datasets.Splits:
     Notebook: 09_four_voices
     """
     return datasets.Splits(*[[voices.from_chorale(c) for c in part] for part in datasets.load_chorales(by="tune")])
-
-
-class Progress(keras.callbacks.Callback):
-    """One line per epoch: training and validation loss per voice step, learning rate, time.
-
-    The training loss includes :class:`~course_lib.voice_intervals.VoiceLeadingLoss`'s penalties;
-    validation has none (Keras adds a layer's losses only while training).
-    """
-
-    def __init__(self, report: Callable[[str], None]) -> None:
-        super().__init__()
-        self.report, self.started = report, time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        logs = logs or {}
-        minutes, seconds = divmod(int(time.perf_counter() - self.started), 60)
-        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        self.report(
-            f"satb epoch {epoch + 1:3d}  train {logs.get('loss', float('nan')) / 3:.3f}  "
-            f"valid {logs.get('val_loss', float('nan')) / 3:.3f} (Keras loss / 3, padding counted; train adds the "
-            "voice-leading penalties)  "
-            f"lr {rate:.1e}  {minutes:2d}:{seconds:02d}"
-        )
 
 
 def harmonise_all(
@@ -90,98 +65,6 @@ def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[f
     best = {rules: min((s for s in scored.values() if s[1] == rules), key=lambda s: s[2])[0] for rules in (True, False)}
     table = {name: {k: round(v, 3) for k, v in s[3].items()} for name, s in scored.items()}
     return float(best[True]), float(best[False]), table
-
-
-def train(
-    out: Path,
-    minutes: float = 8.0,
-    epochs: int = 200,
-    limit: int | None = None,
-    progress: Callable[[str], None] | None = print,
-    command: str = "python -m course_lib train satb",
-    seed: int = 0,
-    size: dict | None = None,
-) -> dict:
-    """Train the harmoniser into ``out/satb/``: ``satb.keras`` and its card ``satb.json``.
-
-    Running it again after an interruption resumes from ``out/satb/backup`` (Keras's
-    ``BackupAndRestore``). ``size`` overrides :func:`~course_lib.satb_model.satb_harmoniser`'s
-    sizes (the tests train a tiny one). Returns the card.
-    """
-    from course_lib.tools.cards import write_card
-    from course_lib.training import check_run_settings, check_writable, save_atomically
-
-    keras.utils.set_random_seed(seed)
-    folder = check_writable(Path(out) / NAME)
-    data = load_lines()
-    train_pieces = data.train[:limit]
-    resuming = (folder / "backup").exists()
-    data_sha256 = datasets.sha256_of(datasets.CHORALES_FILE)
-    settings = {"model": NAME, "data": "chorales", "data_sha256": data_sha256, "limit": limit, "seed": seed}
-    if size:
-        settings["size"] = size
-    check_run_settings(folder / "run.json", settings, resuming)
-    if progress and resuming:
-        progress(f"resuming from {folder / 'backup'}")
-    model = satb_model.compile_harmoniser(satb_model.satb_harmoniser(**(size or {})))
-    best = folder / "best.weights.h5"
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(folder / "backup")),
-        keras.callbacks.ModelCheckpoint(str(best), save_best_only=True, save_weights_only=True),
-        keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=3, min_lr=1e-4),
-        keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True),
-        TimeLimit(minutes * 60),
-    ]
-    if progress:
-        callbacks.append(Progress(progress))
-    started = time.perf_counter()
-    history = model.fit(
-        satb_model.Batches(train_pieces, seed=seed),
-        validation_data=satb_model.Batches(data.valid, shuffle=False),
-        epochs=epochs,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    train_seconds = time.perf_counter() - started
-    model.load_weights(best)  # the best epoch, also when the run was resumed
-    temperature, temperature_alone, by_temperature = choose_temperature(model, data.valid[:limit])
-    path = save_atomically(model, folder / f"{NAME}.keras", include_optimizer=False)
-    card = write_card(
-        model,
-        path,
-        name=NAME,
-        command=command,
-        data="chorales",
-        data_file=datasets.CHORALES_FILE,
-        split="by tune (datasets.load_chorales(by='tune'))",
-        training_pieces=len(train_pieces),
-        seed=seed,
-        epochs=history.epoch[-1] + 1,  # counts the epochs of an interrupted run too
-        train_seconds=round(train_seconds, 1),
-        valid={k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.valid).items()},
-        test={k: round(float(v), 4) for k, v in satb_model.nll_per_voice(model, data.test).items()},
-        unit="nats per voice step (alto, tenor, bass; eighth-note grid)",
-        temperature=temperature,
-        temperature_alone=temperature_alone,
-        rules=True,
-        cadence_tries=CADENCE_TRIES,
-        valid_voice_leading=by_temperature,
-    )
-    if progress:
-        progress(f"wrote {path}; valid {card['valid']}, test {card['test']}, temperature {temperature}")
-    return card
-
-
-# ---------------------------------------------------------------- harmonising a melody from a file
-
-
-def load_trained(path: Path) -> tuple[keras.Model, dict]:
-    """A harmoniser written by ``train satb`` and the card beside it."""
-    path = Path(path)
-    card_path = path.with_suffix(".json")
-    if not path.is_file() or not card_path.is_file():
-        raise CourseError(f"{path} and its card {card_path.name} (written beside it by 'train satb') are needed")
-    return keras.models.load_model(path, compile=False, safe_mode=True), json.loads(card_path.read_text())
 
 
 def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voices.Lines, int]:
@@ -241,22 +124,16 @@ def harmonise_file(
     from course_lib import pretrained, voice_leading
     from course_lib.midi import read_midi
     from course_lib.notes import transpose
-    from course_lib.recipes import write_outputs
+    from course_lib.tools.outputs import write_outputs
 
     midi_path = Path(midi_path)
     if not midi_path.is_file():
         raise CourseError(f"{midi_path}: no such file")
     if model is None:
-        model, card = pretrained.load(NAME), pretrained.card(NAME)
+        model, card = pretrained.load_with_card("satb")
     melody, shift = melody_from_piece(read_midi(midi_path))
     started = time.perf_counter()
-    card = card or {}
-    rules = rules and card.get("rules", True)
-    tries = card.get("cadence_tries", 4) if rules else 0
-    temperature = (
-        card.get("temperature", 0.75) if rules else card.get("temperature_alone", card.get("temperature", 0.75))
-    )
-    result = satb_model.harmonise(model, melody, temperature, seed, rules, tries)
+    result = harmonise_with_card(model, card or {}, melody, seed, rules)
     seconds = time.perf_counter() - started
     piece = result.to_piece()
     piece.notes = transpose(piece.notes, -shift)
@@ -266,3 +143,15 @@ def harmonise_file(
     fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
     marks = voice_leading.marks(result)
     return write_outputs(piece, stem, title, satb=True, fermatas=fermatas, marks=marks, staves=staves)
+
+
+def harmonise_with_card(model: keras.Model, card: dict, melody: voices.Lines, seed: int = 0, rules: bool = True):
+    """Harmonise ``melody`` with the settings on the model's card: its temperature, and with ``rules`` its
+    voice-leading rules and second tries at cadences; ``rules=False`` is the model alone at its own temperature.
+    """
+    rules = rules and card.get("rules", True)
+    tries = card.get("cadence_tries", CADENCE_TRIES) if rules else 0
+    temperature = card.get("temperature", 0.75)
+    if not rules:
+        temperature = card.get("temperature_alone", temperature)
+    return satb_model.harmonise(model, melody, temperature, seed, rules, tries)
