@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.datasets import DataError, Splits, sha256_of, write_npz_reproducibly
+from course_lib.datasets import SPLIT_FRACTIONS, DataError, Splits, sha256_of, write_npz_reproducibly
 from course_lib.errors import CourseError
 from course_lib.files import atomic_path, write_text_atomically
 from course_lib.midi import read_midi
@@ -49,7 +49,6 @@ N_KEYS = PIANO_HIGHEST - PIANO_LOWEST + 1
 # Melodies are stored with one token per MIDI pitch (2 + pitch); a model's vocabulary is cut to the data's range.
 ALL_PITCHES = MelodyVocabulary(0, 127)
 SPLIT_NAMES = ("train", "valid", "test")
-SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 OFF_GRID = 0.1  # an onset further than this fraction of a step from the grid is off it
 PERFORMANCE = 0.5  # a file with more than this share of onsets off the grid is played, not written, music
 SMALL_FOLDER = 64  # fewer files than this are read in this process: starting workers would cost more

@@ -28,24 +28,26 @@ import course_lib  # noqa: E402, F401
 # The backend matrix (tests/test_backend_tensorflow.py, tests/test_backend_torch.py) runs these files
 # again under another Keras backend; under JAX, the default, they run in the suite itself. The choice keeps the
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
-BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_metrics_training.py", "tests/test_gan.py")
+BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_training.py", "tests/test_gan.py")
 
 # The files that take longest, longest first (seconds in one run of the whole suite on 2 cores, from
 # `pytest --junitxml`). pytest-xdist hands out whole files (--dist loadfile) in collection order
 # (--no-loadscope-reorder): starting the long ones first keeps a worker from being left with one at the end.
 LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores under JAX, 2026-12-03
-    "tests/test_nbgrader.py",  # ~200 s: nbgrader releases and autogrades every notebook
-    "tests/test_nbgrader_wrong_answers.py",  # ~200 s
-    "tests/test_backend_tensorflow.py",  # 53 s
-    "tests/test_satb_model.py",  # ~45 s
-    "tests/test_devices.py",  # 49 s
+    "tests/test_nbgrader.py",  # ~150 s: nbgrader releases and autogrades every notebook
+    "tests/test_nbgrader_wrong_answers.py",  # ~150 s
+    "tests/test_backend_tensorflow.py",  # 50 s
+    "tests/test_runs.py",  # ~70 s: five models resume exactly
+    "tests/test_backend_torch.py",  # 33 s
     "tests/test_recipes.py",
+    "tests/test_devices.py",
+    "tests/test_midi_import.py",
     "solutions/09_four_voices.ipynb",
     "solutions/07_gan_pianoroll.ipynb",
     "solutions/06_lstm_chorales.ipynb",
+    "tests/test_satb_model.py",
     "tests/test_cli.py",
     "tests/test_browser.py",
-    "tests/test_backend_torch.py",  # 27 s
     "tests/test_score.py",  # ~20 s
 )
 
@@ -74,6 +76,23 @@ def tiny_models(monkeypatch):
         monkeypatch.setattr(recipes.RECIPES[name], "size", {**recipes.RECIPES[name].size, **size})
     monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {"steps_per_epoch": 10})
     return TINY
+
+
+@pytest.fixture(scope="module")
+def tiny_harmoniser():
+    """A four-voice harmoniser (TINY's sizes), untrained, with nonzero interval weights to check."""
+    import keras
+    import numpy as np
+
+    from course_lib import satb_model
+
+    keras.utils.set_random_seed(1)
+    model = satb_model.satb_harmoniser(**TINY["satb"])
+    rng = np.random.default_rng(1)
+    for voice in satb_model.LOWER_VOICES:  # the interval weights start at zero: give them values to check
+        layer = model.get_layer(f"{voice}_intervals")
+        layer.set_weights([rng.normal(0, 0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
+    return model
 
 
 @pytest.fixture

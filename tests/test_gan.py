@@ -222,3 +222,13 @@ def test_gan_checks_accept_correct_and_name_planted_bugs(capsys):
         checks_gan.check_gradient_penalty(lambda c, r, f, a: gan.gradient_penalty(c, r, f, 1.0))
     with pytest.raises(ExerciseError, match="non-empty"):
         checks_gan.check_empty_bar_rate(lambda roll, n: 1.0 - metrics.empty_bar_rate(roll, n))
+
+
+def test_within_target_names_the_main_metrics_close_to_the_data_in_order():
+    from course_lib import gan_monitor
+
+    real = dict.fromkeys(gan_monitor.MAIN_METRICS, 1.0) | {"empty_bar_rate": 0.02}
+    # polyphony 20% off: out; tonal distance 14% off: in; empty bars 0.04 off a value below 0.1: in
+    generated = real | {"polyphony": 1.2, "tonal_distance": 0.86, "empty_bar_rate": 0.06}
+    assert gan_monitor.within_target(generated, real) == [m for m in gan_monitor.MAIN_METRICS if m != "polyphony"]
+    assert gan_monitor.within_target(real | {"empty_bar_rate": 0.08}, real)[0] != "empty_bar_rate"

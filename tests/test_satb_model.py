@@ -1,28 +1,13 @@
-"""The four-voice harmoniser: shapes, the NumPy sampling step against Keras, harmonising, the CLI."""
+"""The four-voice model (course_lib.satb_model): shapes, batches, the NumPy sampling step against Keras,
+the sampler's rules, the lesson code of notebook 09 and the shipped model against its card."""
 
 import keras
 import numpy as np
 import pytest
 
 from course_lib import harmonising, rnn_numpy, satb_model, voice_intervals, voice_leading, voices
-from course_lib.errors import CourseError
-from course_lib.midi import read_midi, write_midi
-from course_lib.notes import Note, Piece
 from course_lib.voice_intervals import interval_bias
 from course_lib.voices import VOICE_HOLD, VOICE_REST, from_chords
-
-TINY = {"units": 8, "embedding": 4, "head": 8}  # a harmoniser small enough to train in a test
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    keras.utils.set_random_seed(1)
-    model = satb_model.satb_harmoniser(**TINY)
-    rng = np.random.default_rng(1)
-    for voice in satb_model.LOWER_VOICES:  # the interval weights start at zero: give them values to check
-        layer = model.get_layer(f"{voice}_intervals")
-        layer.set_weights([rng.normal(0, 0.3, size=w.shape).astype("float32") for w in layer.get_weights()])
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +33,11 @@ def test_batches_group_by_length(piece):
     assert shapes == [(1, 128), (2, 64)]
 
 
-def test_the_numpy_step_gives_the_models_logits(tiny, piece):
+def test_the_numpy_step_gives_the_models_logits(tiny_harmoniser, piece):
     """Teacher-forced, notebook 04's NumPy LSTM step, the heads and interval biases equal the Keras model."""
-    outputs = tiny(satb_model.model_inputs(piece), training=False)
-    w = satb_model.sampler_weights(tiny)
-    encoding = satb_model.melody_encoding(tiny, piece)
+    outputs = tiny_harmoniser(satb_model.model_inputs(piece), training=False)
+    w = satb_model.sampler_weights(tiny_harmoniser)
+    encoding = satb_model.melody_encoding(tiny_harmoniser, piece)
     pitches = piece.pitches()
     h = c = np.zeros(8)
     previous, before = [VOICE_REST] * 3, np.full(4, -1)
@@ -70,11 +55,13 @@ def test_the_numpy_step_gives_the_models_logits(tiny, piece):
         previous, before = truth, pitches[t]
 
 
-def test_the_numpy_melody_encoding_equals_the_bidirectional_layer(tiny, piece):
+def test_the_numpy_melody_encoding_equals_the_bidirectional_layer(tiny_harmoniser, piece):
     inputs = satb_model.model_inputs(piece)
-    encoder = keras.Model([tiny.input["soprano"], tiny.input["meter"]], tiny.get_layer("melody").output)
+    encoder = keras.Model(
+        [tiny_harmoniser.input["soprano"], tiny_harmoniser.input["meter"]], tiny_harmoniser.get_layer("melody").output
+    )
     keras_encoding = keras.ops.convert_to_numpy(encoder([inputs["soprano"], inputs["meter"]]))[0]
-    np.testing.assert_allclose(satb_model.melody_encoding(tiny, piece), keras_encoding, atol=1e-5)
+    np.testing.assert_allclose(satb_model.melody_encoding(tiny_harmoniser, piece), keras_encoding, atol=1e-5)
 
 
 def test_voice_rules_forbid_parallels_and_crossing_but_allow_contrary_motion():
@@ -93,8 +80,8 @@ def test_voice_rules_forbid_parallels_and_crossing_but_allow_contrary_motion():
     assert bass_banned[voices.token_of(45)] and not bass_banned[voices.token_of(50)]
 
 
-def test_the_tenor_depends_on_the_alto_chosen_at_the_same_step(tiny, piece):
-    w = satb_model.sampler_weights(tiny)
+def test_the_tenor_depends_on_the_alto_chosen_at_the_same_step(tiny_harmoniser, piece):
+    w = satb_model.sampler_weights(tiny_harmoniser)
     state = np.ones(3 * 8)
     assert not np.allclose(
         satb_model.voice_logits(w, "tenor", state, [voices.token_of(67)]),
@@ -116,35 +103,37 @@ def test_sample_in_order_follows_each_softmax_and_passes_the_earlier_voices():
     assert seen == [("alto", []), ("tenor", [1]), ("bass", [1, 2])]
 
 
-def test_harmonise_keeps_the_soprano_and_never_holds_after_a_rest(tiny, piece):
-    result = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
+def test_harmonise_keeps_the_soprano_and_never_holds_after_a_rest(tiny_harmoniser, piece):
+    result = satb_model.harmonise(tiny_harmoniser, piece, temperature=1.5, seed=3)
     assert result.tokens[:, 0].tolist() == piece.tokens[:, 0].tolist()
     assert (result.tokens[:, 1:] != voices.VOICE_PAD).all()
     for voice in range(1, 4):
         line = result.tokens[:, voice]
         assert line[0] != VOICE_HOLD
         assert not ((line[1:] == VOICE_HOLD) & (line[:-1] == VOICE_REST)).any()
-    again = satb_model.harmonise(tiny, piece, temperature=1.5, seed=3)
+    again = satb_model.harmonise(tiny_harmoniser, piece, temperature=1.5, seed=3)
     assert np.array_equal(again.tokens, result.tokens)
 
 
-def test_rules_remove_parallels_and_second_tries_add_cadences(tiny):
+def test_rules_remove_parallels_and_second_tries_add_cadences(tiny_harmoniser):
     melody = voices.soprano_only(
         from_chords([(72, 60, 55, 48), (74, 60, 55, 48), (72, 60, 55, 48)] * 4, fermatas=[5, 11])
     )
-    free = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=False) for seed in range(6)]
-    ruled = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=True) for seed in range(6)]
-    tried = [satb_model.harmonise(tiny, melody, 2.0, seed, rules=True, cadence_tries=30) for seed in range(6)]
+    free = [satb_model.harmonise(tiny_harmoniser, melody, 2.0, seed, rules=False) for seed in range(6)]
+    ruled = [satb_model.harmonise(tiny_harmoniser, melody, 2.0, seed, rules=True) for seed in range(6)]
+    tried = [
+        satb_model.harmonise(tiny_harmoniser, melody, 2.0, seed, rules=True, cadence_tries=30) for seed in range(6)
+    ]
     assert voice_leading.evaluate(free)["parallels"] > 0  # an untrained model at a high temperature
     assert voice_leading.evaluate(ruled)["parallels"] == 0
     assert voice_leading.evaluate(ruled)["crossings"] == 0
     assert voice_leading.evaluate(tried)["cadences"] > voice_leading.evaluate(ruled)["cadences"]
 
 
-def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
-    nll = satb_model.nll_per_voice(tiny, [piece])
+def test_nll_per_voice_is_the_mean_cross_entropy(tiny_harmoniser, piece):
+    nll = satb_model.nll_per_voice(tiny_harmoniser, [piece])
     assert set(nll) == {"alto", "tenor", "bass", "mean"}
-    logits = keras.ops.convert_to_numpy(tiny(satb_model.model_inputs(piece), training=False)["alto"])[0]
+    logits = keras.ops.convert_to_numpy(tiny_harmoniser(satb_model.model_inputs(piece), training=False)["alto"])[0]
     log_p = (
         logits
         - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
@@ -155,50 +144,10 @@ def test_nll_per_voice_is_the_mean_cross_entropy(tiny, piece):
     assert nll["mean"] == pytest.approx((nll["alto"] + nll["tenor"] + nll["bass"]) / 3)
     # batched with a longer piece (so this one is padded), its steps must count the same
     longer = from_chords([(72, 67, 64, 48), (71, 67, 62, 43)] * 9)
-    together = satb_model.nll_per_voice(tiny, [piece, longer])
-    alone = [satb_model.nll_per_voice(tiny, [p]) for p in (piece, longer)]
+    together = satb_model.nll_per_voice(tiny_harmoniser, [piece, longer])
+    alone = [satb_model.nll_per_voice(tiny_harmoniser, [p]) for p in (piece, longer)]
     expected = (alone[0]["bass"] * piece.steps + alone[1]["bass"] * longer.steps) / (piece.steps + longer.steps)
     assert together["bass"] == pytest.approx(expected, rel=1e-5)
-
-
-def test_a_melody_is_moved_to_c_and_gets_fermatas():
-    # a tune in D major, with a rest after the fourth note and a long last note
-    notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
-    lines, shift = harmonising.melody_from_piece(Piece(notes))
-    assert shift % 12 == 10  # D -> C
-    assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > VOICE_HOLD] == [0, 4, 7, 0, 11, 0]
-    assert lines.fermata_starts() == [6, 12]
-    assert (lines.tokens[:, 1:] == VOICE_REST).all()
-
-
-def test_melodies_the_harmoniser_cannot_take_are_course_errors():
-    with pytest.raises(CourseError, match="no notes"):
-        harmonising.melody_from_piece(Piece([]))
-    with pytest.raises(CourseError, match="spans"):
-        harmonising.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
-
-
-def test_harmonise_file_writes_four_tracks_wav_png_and_score(tmp_path, tiny):
-    melody = tmp_path / "tune.mid"
-    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]), melody)
-    card = {"temperature": 0.75}
-    paths = harmonising.harmonise_file(melody, tmp_path / "out", tiny, card)
-    assert [p.name for p in paths] == [f"tune-satb.{s}" for s in ("mid", "wav", "png", "musicxml", "svg")]
-    assert all(p.stat().st_size > 0 for p in paths)
-    result = read_midi(paths[0])
-    assert len(result.voices()) >= 3
-    soprano = sorted((n for n in result.notes if n.voice == 0), key=lambda n: n.start)
-    assert [n.pitch for n in soprano][:4] == [67, 69, 71, 72]  # moved to C and back: the tune as given
-
-
-def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
-    from course_lib.__main__ import main
-
-    with pytest.raises(CourseError, match="no such file"):
-        harmonising.harmonise_file(tmp_path / "missing.mid", tmp_path)
-    code = main(["harmonise", str(tmp_path / "missing.mid"), "--out", str(tmp_path)])
-    assert code == 2
-    assert capsys.readouterr().err.strip().count("\n") == 0
 
 
 @pytest.mark.parametrize(
@@ -233,34 +182,6 @@ def test_notebook_09_shows_the_librarys_own_code(function):
     ]
     source = inspect.getsource(function).rstrip("\n")
     assert any(source in cell for cell in cells), f"notebook 09 has no exact copy of {function.__name__}"
-
-
-def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
-    from course_lib.__main__ import main
-
-    melody = tmp_path / "hymn.mid"
-    tune = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]
-    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate(tune)] + [Note(15, 17, 60)]), melody)
-    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out")]) == 0
-    assert capsys.readouterr().out.count("wrote") == 5  # MIDI, WAV, PNG, MusicXML, SVG
-    result = read_midi(tmp_path / "out" / "hymn-satb.mid")
-    assert len(result.voices()) == 4  # a track per voice
-    assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]
-
-    # --no-rules: the model alone, written beside the other under its own name, and what harmonise gives alone
-    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out"), "--no-rules"]) == 0
-    assert "hymn-satb-alone.mid" in capsys.readouterr().out
-    alone = read_midi(tmp_path / "out" / "hymn-satb-alone.mid")
-    from course_lib import pretrained
-
-    lines, shift = harmonising.melody_from_piece(read_midi(melody))
-    card = pretrained.card("satb")
-    expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature_alone"], 0, rules=False)
-    for voice in range(4):
-        assert [n.pitch + shift for n in sorted(alone.voice(voice), key=lambda n: n.start)] == [
-            n.pitch for n in expected.to_piece().voice(voice)
-        ]
-    assert "alone, no rules" in (tmp_path / "out" / "hymn-satb-alone.musicxml").read_text()
 
 
 def test_the_shipped_harmoniser_scores_what_its_card_says():

@@ -1,4 +1,5 @@
-"""Piano-roll music metrics on lopsided cases that the known buggy implementations get wrong."""
+"""Metrics (course_lib.metrics): frame NLL and accuracy against two sanity baselines computed here, and the
+piano-roll music metrics on lopsided cases that the known buggy implementations get wrong."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import numpy as np
 import pytest
 
 from course_lib import metrics
+from course_lib.datasets import load_jsb
+from course_lib.metrics import frame_accuracy, frame_nll, frame_nll_from_logits
 
 C4, CS4, G4, C5 = 60, 61, 67, 72
 LOWEST = 21
@@ -130,11 +133,44 @@ def test_log_softmax_is_stable_exact_and_keeps_ruled_out_tokens_out():
     np.testing.assert_allclose(shifted, metrics.log_softmax(np.array([3.0, 1.0, -2.0])), atol=1e-12)
 
 
-def test_within_target_names_the_main_metrics_close_to_the_data_in_order():
-    from course_lib import gan_monitor
+def predicted_test_frames():
+    jsb = load_jsb()
+    return jsb, np.concatenate([x[1:] for x in jsb.test])  # frames 2..T are the predicted ones
 
-    real = dict.fromkeys(gan_monitor.MAIN_METRICS, 1.0) | {"empty_bar_rate": 0.02}
-    # polyphony 20% off: out; tonal distance 14% off: in; empty bars 0.04 off a value below 0.1: in
-    generated = real | {"polyphony": 1.2, "tonal_distance": 0.86, "empty_bar_rate": 0.06}
-    assert gan_monitor.within_target(generated, real) == [m for m in gan_monitor.MAIN_METRICS if m != "polyphony"]
-    assert gan_monitor.within_target(real | {"empty_bar_rate": 0.08}, real)[0] != "empty_bar_rate"
+
+def test_per_key_marginals_score_the_computed_11_09():
+    jsb, frames = predicted_test_frames()
+    marginals = np.concatenate(jsb.train).mean(axis=0)
+    assert frame_nll(np.broadcast_to(marginals, frames.shape), frames) == pytest.approx(11.09, abs=0.01)
+
+
+def test_a_coin_per_key_scores_88_ln_2():
+    _, frames = predicted_test_frames()
+    assert frame_nll(np.full(frames.shape, 0.5), frames) == pytest.approx(61.0, abs=0.01)
+    assert frame_nll_from_logits(np.zeros(frames.shape), frames) == pytest.approx(88 * np.log(2))
+
+
+def test_nll_weights_skip_padding_and_logits_stay_finite():
+    targets = np.array([[[1, 0], [0, 0]]], dtype=float)
+    logits = np.array([[[50.0, -50.0], [1e4, 1e4]]])  # second frame is padding with absurd logits
+    assert frame_nll_from_logits(logits, targets, weights=np.array([[1, 0]])) == pytest.approx(0.0, abs=1e-12)
+    assert np.isfinite(frame_nll_from_logits(-logits, targets))
+
+
+def test_frame_accuracy_ignores_shared_silence():
+    targets = np.array([[1, 1, 0, 0, 0, 0]], dtype=bool)
+    assert frame_accuracy(np.zeros_like(targets), targets) == 0.0  # silence everywhere is not 67% right
+    assert frame_accuracy(np.array([[1, 0, 1, 0, 0, 0]], dtype=bool), targets) == pytest.approx(1 / 3)
+    assert frame_accuracy(targets, targets) == 1.0
+
+
+def test_polyphony_and_note_lengths_on_a_lopsided_roll():
+    from course_lib.metrics import note_lengths, notes_per_frame
+
+    roll = np.zeros((6, 4), dtype=bool)
+    roll[0:3, 0] = True  # a 3-frame note
+    roll[5, 0] = True  # the same key again later: a second note, 1 frame
+    roll[1:6, 2] = True  # a 5-frame note
+    assert notes_per_frame(roll).tolist() == [1, 2, 2, 1, 1, 2]
+    assert notes_per_frame(np.zeros((2, 4))).size == 0
+    assert sorted(note_lengths(roll).tolist()) == [1, 3, 5]

@@ -1,0 +1,78 @@
+"""Harmonising melodies (course_lib.harmonising): a melody from any MIDI file, the files written, the
+``harmonise`` command with a tiny and with the shipped model."""
+
+import pytest
+
+from course_lib import harmonising, satb_model, voices
+from course_lib.errors import CourseError
+from course_lib.midi import read_midi, write_midi
+from course_lib.notes import Note, Piece
+from course_lib.voices import VOICE_HOLD, VOICE_REST
+
+
+def test_a_melody_is_moved_to_c_and_gets_fermatas():
+    # a tune in D major, with a rest after the fourth note and a long last note
+    notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
+    lines, shift = harmonising.melody_from_piece(Piece(notes))
+    assert shift % 12 == 10  # D -> C
+    assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > VOICE_HOLD] == [0, 4, 7, 0, 11, 0]
+    assert lines.fermata_starts() == [6, 12]
+    assert (lines.tokens[:, 1:] == VOICE_REST).all()
+
+
+def test_melodies_the_harmoniser_cannot_take_are_course_errors():
+    with pytest.raises(CourseError, match="no notes"):
+        harmonising.melody_from_piece(Piece([]))
+    with pytest.raises(CourseError, match="spans"):
+        harmonising.melody_from_piece(Piece([Note(0, 1, 40), Note(1, 2, 90)]))
+
+
+def test_harmonise_file_writes_four_tracks_wav_png_and_score(tmp_path, tiny_harmoniser):
+    melody = tmp_path / "tune.mid"
+    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate([67, 69, 71, 72, 71, 69, 67, 67])]), melody)
+    card = {"temperature": 0.75}
+    paths = harmonising.harmonise_file(melody, tmp_path / "out", tiny_harmoniser, card)
+    assert [p.name for p in paths] == [f"tune-satb.{s}" for s in ("mid", "wav", "png", "musicxml", "svg")]
+    assert all(p.stat().st_size > 0 for p in paths)
+    result = read_midi(paths[0])
+    assert len(result.voices()) >= 3
+    soprano = sorted((n for n in result.notes if n.voice == 0), key=lambda n: n.start)
+    assert [n.pitch for n in soprano][:4] == [67, 69, 71, 72]  # moved to C and back: the tune as given
+
+
+def test_harmonise_command_gives_one_line_for_a_missing_file(tmp_path, capsys):
+    from course_lib.__main__ import main
+
+    with pytest.raises(CourseError, match="no such file"):
+        harmonising.harmonise_file(tmp_path / "missing.mid", tmp_path)
+    code = main(["harmonise", str(tmp_path / "missing.mid"), "--out", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
+    from course_lib.__main__ import main
+
+    melody = tmp_path / "hymn.mid"
+    tune = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64, 64, 62, 62]
+    write_midi(Piece([Note(i, i + 1, p) for i, p in enumerate(tune)] + [Note(15, 17, 60)]), melody)
+    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().out.count("wrote") == 5  # MIDI, WAV, PNG, MusicXML, SVG
+    result = read_midi(tmp_path / "out" / "hymn-satb.mid")
+    assert len(result.voices()) == 4  # a track per voice
+    assert [n.pitch for n in sorted(result.voice(0), key=lambda n: n.start)] == [*tune, 60]
+
+    # --no-rules: the model alone, written beside the other under its own name, and what harmonise gives alone
+    assert main(["harmonise", str(melody), "--out", str(tmp_path / "out"), "--no-rules"]) == 0
+    assert "hymn-satb-alone.mid" in capsys.readouterr().out
+    alone = read_midi(tmp_path / "out" / "hymn-satb-alone.mid")
+    from course_lib import pretrained
+
+    lines, shift = harmonising.melody_from_piece(read_midi(melody))
+    card = pretrained.card("satb")
+    expected = satb_model.harmonise(pretrained.load("satb"), lines, card["temperature_alone"], 0, rules=False)
+    for voice in range(4):
+        assert [n.pitch + shift for n in sorted(alone.voice(voice), key=lambda n: n.start)] == [
+            n.pitch for n in expected.to_piece().voice(voice)
+        ]
+    assert "alone, no rules" in (tmp_path / "out" / "hymn-satb-alone.musicxml").read_text()
