@@ -9,6 +9,7 @@ Notebook: 09_four_voices
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -25,9 +26,16 @@ CADENCE_TRIES = 4  # a phrase ending without a cadence is drawn again up to this
 def load_lines() -> datasets.Splits:
     """The bundled chorales as :class:`~course_lib.voices.Lines`, split by tune (train / valid / test).
 
+    Converted once per process (a few seconds); each call returns new lists of the same lines.
+
     Notebook: 09_four_voices
     """
-    return datasets.Splits(*[[voices.from_chorale(c) for c in part] for part in datasets.load_chorales(by="tune")])
+    return datasets.Splits(*(list(part) for part in _all_lines()))
+
+
+@functools.cache
+def _all_lines() -> tuple[tuple[voices.Lines, ...], ...]:
+    return tuple(tuple(voices.from_chorale(c) for c in part) for part in datasets.load_chorales(by="tune"))
 
 
 def harmonise_all(

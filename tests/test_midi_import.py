@@ -178,7 +178,7 @@ DEMO = Path(__file__).resolve().parent.parent / "data" / "midi" / "demo"
 
 
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras, not ours
-def test_import_train_and_generate_from_the_command_line(tmp_path, monkeypatch, capsys):
+def test_import_train_and_generate_from_the_command_line(tiny_models, tmp_path, monkeypatch, capsys):
     from course_lib.__main__ import main
     from course_lib.midi import read_midi
 

@@ -14,7 +14,7 @@ from course_lib.files import PARTIAL_PREFIX
 from course_lib.models import melody_lstm
 from course_lib.tools import runs
 
-LIMITS = {"gan": 128}  # training pieces (excerpts for the GAN) of the tiny runs
+LIMITS = {"gan": 128, "satb": 2}  # training pieces (excerpts for the GAN) of the tiny runs; else 4
 
 
 def weights_of(path):
@@ -104,3 +104,15 @@ def test_a_progress_line_shows_what_the_recipe_names():
     scores = {"nll": 1.23456, "val_nll": 2.5, "learning_rate": 0.002, "seconds": 75.2}
     line = runs.epoch_line("chorale", 4, scores, (("train", "nll"), ("valid", "val_nll")), "(nats/frame)")
     assert line == "chorale epoch   5  train 1.235  valid 2.500  (nats/frame)  lr 2.0e-03   1:15"
+
+
+def test_a_finished_run_without_validation_keeps_its_latest_weights(tiny_models, tmp_path):
+    """The GAN has no validation split to pick a best epoch: running its finished command again loads the last."""
+    chosen = recipes.recipe("gan")
+    options = {"epochs": 2, "out": tmp_path, "limit": 128, "progress": None, "time_limit": None}
+    first = runs.train(chosen, **options)
+    trained = weights_of(tmp_path / "gan" / "gan.keras")
+    again = runs.train(chosen, **options)  # nothing left to train
+    for a, b in zip(weights_of(tmp_path / "gan" / "gan.keras"), trained, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert again["generated"] == first["generated"] and again["epochs"] == 2

@@ -205,9 +205,9 @@ class RunState(keras.callbacks.Callback):
 
     After each epoch it records the history (every number in ``fit``'s logs, the learning rate
     when a schedule runs, and the seconds so far), the counters of early stopping and of the
-    learning-rate schedule, and the best weights. When ``fit`` resumes at epoch ``e`` it puts
-    back the state recorded after ``e`` epochs, so both callbacks go on as if never stopped.
-    Without a folder it only keeps the history.
+    learning-rate schedule, and the best weights (without early stopping, the latest). When
+    ``fit`` resumes at epoch ``e`` it puts back the state recorded after ``e`` epochs, so both
+    callbacks go on as if never stopped. Without a folder it only keeps the history.
     """
 
     def __init__(self, early_stopping=None, plateau=None, checkpoints: Checkpoints | None = None, on_epoch=None):
@@ -269,8 +269,10 @@ class RunState(keras.callbacks.Callback):
                     "best": float(plateau.best),
                     "cooldown_counter": plateau.cooldown_counter,
                 }
-            improved = early is not None and early.best_epoch == epoch
-            self.checkpoints.write(epoch + 1, state, early.best_weights if early else None, improved)
+            if early is None:  # no validation (the GAN): the run's result is its latest weights
+                self.checkpoints.write(epoch + 1, state, self.model.get_weights(), improved=True)
+            else:
+                self.checkpoints.write(epoch + 1, state, early.best_weights, early.best_epoch == epoch)
         if self.on_epoch:
             self.on_epoch(epoch, scores)
 
@@ -324,11 +326,7 @@ def fit_resumable(
         checkpoints.check_model(model)
         latest = checkpoints.latest() if checkpoints.exists() else None
         if latest is not None and (latest["stopped"] or len(latest["history"]["seconds"]) >= epochs):
-            best = checkpoints.best_weights(latest)
-            if best is None:
-                model.load_weights(checkpoints.backup / "latest.weights.h5")
-            else:
-                model.set_weights(best)
+            model.set_weights(checkpoints.best_weights(latest))
             return latest["history"]
     spent = latest["history"]["seconds"][-1] if latest is not None else 0.0  # a resumed run's time so far
     averaging = bool(getattr(model.optimizer, "use_ema", False))
