@@ -4,12 +4,23 @@ The same solutions/ serve two routes: `notebooks build` writes notebooks/, and n
 `generate_assignment` releases them to a class. This test runs the real nbgrader in a temporary
 course folder and checks that (1) its release has exactly the cells our builder writes, and
 (2) `autograde` gives the solutions full marks, notebook by notebook, with no cell failing or
-timing out (with the README's `c.Execute.timeout`). A student's unfilled and
-wrong answers are graded in tests/test_nbgrader_wrong_answers.py (a file of its own, so that
-pytest-xdist runs the two gradings side by side).
+timing out (with the README's `c.Execute.timeout`).
+
+Then a student's notebook with a wrong answer and unwritten ones: 0 points, and it runs on. For
+every student notebook with exercises, the first exercise that later cells use through ``pick``
+gets a deliberately wrong answer (``return None`` where the stub was); the others stay
+unwritten. nbgrader's autograde must give every notebook 0 points, and in the notebook it
+executed every later cell must have run on the library's version, with a one-line note that the
+reference stands in: errors only in cells tagged ``raises-exception`` (the exercises and their checks).
+
+The two gradings are one file, so pytest-xdist runs them one after the other on one worker: run
+side by side (two files), one of them stalled past 10 minutes in about half of the whole-suite
+runs on 2026-12-03, which the other worker's tests do not do.
 """
 
 from __future__ import annotations
+
+import re
 
 import nbformat
 import pytest
@@ -61,3 +72,52 @@ def test_autograde_gives_the_solutions_full_marks(course):
         assert max_score >= 1 and score == max_score, (name, scores)
         errors = unexpected_errors(autograded(course, "solved", name))
         assert not errors, f"{name}: cells that failed or timed out: {errors}"
+
+
+FALLBACK = re.compile(r"Note: your (\w+) did not pass its check; using course_lib's reference version")
+
+
+def with_wrong_first_answer(notebook: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, str]:
+    """The notebook with its first picked exercise answered ``return None``; returns it and the function's name."""
+    picked = {m.group(1) for cell in notebook.cells for m in re.finditer(r"\bpick\((\w+),", cell.source)}
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            function = re.search(r"def (\w+)", cell.source).group(1)
+            if function in picked:
+                assert "raise NotImplementedError()" in cell.source, function
+                cell.source = cell.source.replace("raise NotImplementedError()", "return None")
+                return notebook, function
+    raise AssertionError("no exercise that later cells pick")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """``(scores, course, wrong function per notebook)`` after autograding the wrong answers."""
+    course = released_course(tmp_path_factory.mktemp("nbgrader-course"))
+    student = {name: nbformat.read(notebooks.NOTEBOOKS_DIR / name, as_version=4) for name in GRADED}
+    wrong = {name: with_wrong_first_answer(notebook) for name, notebook in student.items()}
+    scores = autograde(course, "wrong", {name: notebook for name, (notebook, _) in wrong.items()})
+    return scores, course, {name: function for name, (_, function) in wrong.items()}
+
+
+def test_autograde_gives_unwritten_and_wrong_answers_no_points(graded):
+    scores, _, _ = graded
+    assert len(scores) == len(GRADED) >= 7
+    for name, (score, max_score) in scores.items():
+        assert max_score >= 1 and score == 0.0, (name, scores)
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_a_wrong_answer_falls_back_to_the_library_and_the_notebook_runs_on(graded, name):
+    _, course, wrong = graded
+    notebook = autograded(course, "wrong", name)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    printed = [output.get("text", "") for cell in cells for output in cell.outputs if output.output_type == "stream"]
+    assert wrong[name] in {m.group(1) for text in printed for m in FALLBACK.finditer(text)}, (
+        f"{name}: no cell said that {wrong[name]} falls back to the reference version"
+    )
+    failed = [cell for cell in cells if any(output.output_type == "error" for output in cell.outputs)]
+    assert any(cell.metadata.get("nbgrader", {}).get("grade") for cell in failed), f"{name}: the wrong answer passed"
+    errors = unexpected_errors(notebook)
+    assert not errors, f"{name}: cells that should have run on failed: {errors}"
+    assert cells[-1].execution_count is not None, f"{name}: the last cell did not run"
