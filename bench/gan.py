@@ -27,28 +27,36 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (quiets TensorFlow before it loads)
-    from course_lib import gan, gan_monitor, gan_recipe
-    from course_lib.training import save_atomically
+    from course_lib import gan_monitor, recipes
+    from course_lib.tools.runs import epoch_line, save_atomically
 
-    keras = gan.keras  # imported after course_lib, which picks the backend
+    keras = gan_monitor.keras  # imported after course_lib, which picks the backend
 
-    real = gan.load_excerpts("train")
-    monitor = gan_monitor.GanMonitor(real, on_update=lambda m: print(progress(m), flush=True))
+    chosen = recipes.recipe("gan")  # the recipe table's GAN: what `python -m course_lib train gan` trains
+    data = chosen.load_data("chorales")
+    keras.utils.set_random_seed(0)
+    model = chosen.build(data, {"loss": args.loss})
+    shown = (*chosen.shown, ("qualified", "qualified_note_rate"), ("in scale", "in_scale_rate"))
     started = time.perf_counter()
-    model = gan.train_gan(real, minutes=args.minutes, loss=args.loss, callbacks=[monitor])
+    chosen.fit(
+        model,
+        data,
+        chosen.epochs,
+        time_limit=args.minutes * 60,
+        on_epoch=lambda epoch, scores: print(epoch_line("gan", epoch, scores, shown), flush=True),
+    )
     seconds = time.perf_counter() - started
 
-    final = gan_recipe.score(model.generator, monitor)  # 512 excerpts, fixed seed, as in the cards
-    flags = gan_monitor.alarms(final, monitor.real)
-    met = gan_monitor.within_target(final, monitor.real)
+    card = chosen.card_fields(model, data, "chorales", None)  # 512 excerpts, fixed seed, as in the cards
+    final, real, met, flags = card["generated"], card["data_metrics"], card["within_target"], card["flags"]
     path = save_atomically(model.generator, args.out / "generator.keras", include_optimizer=False)
     results = {
         "loss": args.loss,
         "backend": keras.backend.backend(),
         "train_seconds": round(seconds, 1),
         "generator_steps": int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)),
-        "generated": {k: round(v, 4) for k, v in final.items()},
-        "data": {k: round(v, 4) for k, v in monitor.real.items()},
+        "generated": final,
+        "data": real,
         "within_target": met,
         "flags": flags,
         "generator": str(path),
@@ -58,20 +66,10 @@ def main() -> None:
     print(f"\n{'metric':<22}{'generated':>10}{'data':>8}  within target")
     for name in (*gan_monitor.MAIN_METRICS, "diversity", "pch_distance"):
         mark = ("yes" if name in met else "no") if name in gan_monitor.MAIN_METRICS else ""
-        print(f"{name:<22}{final[name]:10.3f}{monitor.real[name]:8.3f}  {mark}")
+        print(f"{name:<22}{final[name]:10.3f}{real[name]:8.3f}  {mark}")
     print(f"\n{len(met)} of 6 main metrics within target (target: at least 5); flags: {flags or 'none'}")
     print(f"{results['generator_steps']} generator steps in {seconds / 60:.1f} min ({keras.backend.backend()} backend)")
     print(f"results: {args.out / 'results.json'}")
-
-
-def progress(monitor) -> str:
-    latest = monitor.history[-1]
-    return (
-        f"step {int(latest['step']):5d}  {latest['seconds']:5.0f} s  distance {latest.get('distance', 0):6.2f}  "
-        f"pitch classes {latest['used_pitch_classes']:.2f}  qualified {latest['qualified_note_rate']:.2f}  "
-        f"in scale {latest['in_scale_rate']:.2f}  diversity {latest['diversity']:.2f}"
-        + (f"  FLAG {monitor.flags}" if monitor.flags else "")
-    )
 
 
 if __name__ == "__main__":
