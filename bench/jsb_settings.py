@@ -2,9 +2,10 @@
 
 Each ``--try`` is one set of settings for the piano-roll LSTM (``chorale``) or the LSTM-MADE
 (``chorale-made``): the builder's keyword arguments (``units``, ``hidden``, ``dropout``,
-``input_dropout``, ``deep``) and the training loop's (``learning_rate``, ``averaging``,
-``patience``, ``transpose``), written ``key=value,key=value``. Every try trains from the same seed
-for at most ``--epochs`` epochs with early stopping on validation: a fixed epoch count, chosen as
+``input_dropout``, ``deep``, and the piano-roll LSTM's ``recurrent_dropout``) and the training
+loop's (``learning_rate``, ``averaging``, ``patience``, ``transpose``), written
+``key=value,key=value``. Every try trains from the same seed for at most ``--epochs`` epochs with
+early stopping on validation: a fixed epoch count, chosen as
 what fits in the 10-minute budget on 2 cores, so runs compare fairly when two share the machine
 (``--threads 1`` each). It prints the validation NLL (nats per frame) and appends it to
 ``results.jsonl`` in ``--out``; the test split is never scored here. The recipes' settings
@@ -22,7 +23,7 @@ import json
 import time
 from pathlib import Path
 
-BUILDER_KEYS = {"units", "hidden", "dropout", "input_dropout", "deep"}
+BUILDER_KEYS = {"units", "hidden", "dropout", "input_dropout", "recurrent_dropout", "deep"}
 
 
 def parse(text: str) -> dict:

@@ -32,21 +32,28 @@ def melody_lstm(vocabulary_size: int, embedding: int = 32, units: int = 256, dro
 
 
 def pianoroll_lstm(
-    keys: int = KEYS, units: int = 256, dropout: float = 0.5, input_dropout: float = 0.0, deep: int = 0
+    keys: int = KEYS,
+    units: int = 256,
+    dropout: float = 0.5,
+    input_dropout: float = 0.0,
+    recurrent_dropout: float = 0.0,
+    deep: int = 0,
 ) -> keras.Model:
     """Frame model: the frames so far in, one independent sigmoid per key for the next frame out.
 
     Input ``(batch, time, keys)`` frames ``x_1..x_T-1``; output logits for ``x_2..x_T``. A
     direct connection from the last frame to the logits lets the LSTM spend its units on what
     changes rather than on copying held notes. ``input_dropout`` hides random notes of the
-    history from the LSTM while training, a regulariser for this small data set. ``deep`` > 0
-    puts a ReLU layer of that many units between the LSTM and the logits (a "deep output").
+    history from the LSTM while training, a regulariser for this small data set;
+    ``recurrent_dropout`` hides random units of the LSTM's state from the gates of its next step,
+    the same units at every step of a sequence (Gal and Ghahramani 2016). ``deep`` > 0 puts a ReLU
+    layer of that many units between the LSTM and the logits (a "deep output").
 
     Notebook: 06_lstm_chorales
     """
     frames = keras.Input((None, keys), name="previous_frames")
-    hidden = layers.LSTM(units, return_sequences=True, name="lstm")(layers.Dropout(input_dropout)(frames))
-    hidden = layers.Dropout(dropout)(hidden)
+    lstm = layers.LSTM(units, return_sequences=True, recurrent_dropout=recurrent_dropout, name="lstm")
+    hidden = layers.Dropout(dropout)(lstm(layers.Dropout(input_dropout)(frames)))
     if deep:
         hidden = layers.Dropout(dropout)(layers.Dense(deep, activation="relu", name="deep_output")(hidden))
     logits = layers.Add(name="logits")(

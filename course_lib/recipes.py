@@ -377,7 +377,7 @@ RECIPES: dict[str, Recipe] = {
             "jsb",
             200,
             {"learning_rate": 6e-3, "averaging": 0.99},
-            {"input_dropout": 0.3, "deep": 512},
+            {"input_dropout": 0.3, "recurrent_dropout": 0.5, "deep": 512},
         ),
         FrameRecipe(
             "chorale-made",

@@ -83,10 +83,10 @@ def test_melody_stepper_matches_the_full_sequence_model():
         np.testing.assert_allclose(logits, full[t], atol=1e-5)
 
 
-@pytest.mark.parametrize("deep", [0, 5])
-def test_pianoroll_stepper_matches_the_full_sequence_model(deep):
+@pytest.mark.parametrize("deep, recurrent_dropout", [(0, 0.0), (5, 0.0), (5, 0.5)])
+def test_pianoroll_stepper_matches_the_full_sequence_model(deep, recurrent_dropout):
     keras.utils.set_random_seed(2)
-    model = pianoroll_lstm(keys=10, units=6, deep=deep)
+    model = pianoroll_lstm(keys=10, units=6, recurrent_dropout=recurrent_dropout, deep=deep)
     frames = (np.random.default_rng(0).random((1, 6, 10)) < 0.3).astype("float32")
     full = keras.ops.convert_to_numpy(model(frames))[0]
     stepper = Stepper(model)
@@ -94,6 +94,19 @@ def test_pianoroll_stepper_matches_the_full_sequence_model(deep):
     for t in range(6):
         logits, state = stepper.step(frames[0, t], state)
         np.testing.assert_allclose(logits, full[t], atol=1e-5)
+
+
+def test_pianoroll_recurrent_dropout_acts_in_training_only():
+    keras.utils.set_random_seed(3)
+    frames = (np.random.default_rng(0).random((2, 6, 10)) < 0.3).astype("float32")
+    for recurrent_dropout in (0.0, 0.5):
+        model = pianoroll_lstm(keys=10, units=6, dropout=0.0, recurrent_dropout=recurrent_dropout)
+        inference = keras.ops.convert_to_numpy(model(frames, training=False))
+        training = keras.ops.convert_to_numpy(model(frames, training=True))
+        # the first step has a zero state, so only the later steps can change
+        np.testing.assert_allclose(training[:, 0], inference[:, 0], atol=1e-6)
+        changed = np.abs(training[:, 1:] - inference[:, 1:]).max()
+        assert (changed > 1e-4) == (recurrent_dropout > 0)
 
 
 def test_generation_keeps_the_primer_is_seeded_and_follows_the_temperature():
