@@ -5,12 +5,11 @@ Each ``--try`` is one set of settings for the piano-roll LSTM (``chorale``) or t
 ``input_dropout``, ``deep``, and the piano-roll LSTM's ``recurrent_dropout``) and the training
 loop's (``learning_rate``, ``averaging``, ``patience``, ``transpose``), written
 ``key=value,key=value``. Every try trains from the same seed for at most ``--epochs`` epochs with
-early stopping on validation: a fixed epoch count, chosen as
-what fits in the 10-minute budget on 2 cores, so runs compare fairly when two share the machine
-(``--threads 1`` each). It prints the validation NLL (nats per frame) and appends it to
-``results.jsonl`` in ``--out``; the test split is never scored here. The recipes' settings
-(``course_lib.recipes.RECIPES``) are the tries with the lowest validation NLL; their test scores
-come once, from ``bench/lstm_jsb.py``.
+early stopping on validation: a fixed epoch count, chosen as what fits in the 10-minute budget on 2
+cores, so runs compare fairly when two share the machine (``--threads 1`` each). It prints the
+validation NLL (nats per frame) and appends it to ``results.jsonl`` in ``--out``; the test split
+is never scored here. The recipes' settings (``course_lib.recipes.RECIPES``) are the tries with
+the lowest validation NLL; their test scores come once, from ``bench/lstm_jsb.py``.
 
 Run: python bench/jsb_settings.py --model chorale-made --epochs 120 --threads 1 \
          --try units=512,hidden=1024,input_dropout=0.2 [--try ...] [--report]
