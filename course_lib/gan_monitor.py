@@ -185,23 +185,31 @@ def plot_history(monitor: GanMonitor, names: tuple[str, ...] = MAIN_METRICS, axe
 
 
 def live_monitor(real_classes: np.ndarray, **options) -> GanMonitor:
-    """A :class:`GanMonitor` whose panels and table are redrawn in a notebook output area as training goes.
+    """A :class:`GanMonitor` whose panels and table are redrawn in place in the cell's output as training goes.
+
+    The redraw replaces two outputs of the running cell by their display ids (``update_display_data``),
+    which JupyterLab, Colab, VS Code and a notebook client such as nbgrader all show the same way. It does
+    not capture output in an ``ipywidgets.Output``: a headless client answers each capture with a widget
+    update on the shell channel, and that answer can hide the cell's reply from the client and stall
+    it (README, "Testing").
 
     Notebook: 07_gan_pianoroll
     """
-    import ipywidgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import DisplayHandle, Pretty
 
-    area = ipywidgets.Output()
-    display(area)
+    panels, table = DisplayHandle(), DisplayHandle()
+    drawn = {"yet": False}
 
     def redraw(monitor: GanMonitor) -> None:
-        with area:
-            area.clear_output(wait=True)
-            plot_history(monitor)
-            plt.show()
-            print(monitor.table())
+        figure = np.atleast_1d(plot_history(monitor))[0].figure
+        plt.close(figure)  # shown through its handle only, not again when the cell ends
+        for handle, content in ((panels, figure), (table, Pretty(monitor.table()))):
+            if drawn["yet"]:
+                handle.update(content)
+            else:
+                handle.display(content)
+        drawn["yet"] = True
 
     return GanMonitor(real_classes, on_update=redraw, **options)
 

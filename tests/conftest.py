@@ -51,6 +51,24 @@ LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores und
 )
 
 
+def pytest_configure(config):
+    """The main process (not an xdist worker) starts the run's log of nbgrader tries afresh."""
+    if not hasattr(config, "workerinput"):
+        from nbgrader_course import TRIES_LOG
+
+        TRIES_LOG.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Prints how many tries each nbgrader command of the run needed: one is the norm (README, Testing)."""
+    from nbgrader_course import TRIES_LOG
+
+    if TRIES_LOG.exists():
+        terminalreporter.section("nbgrader tries")
+        for line in TRIES_LOG.read_text().splitlines():
+            terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(config, items):
     """Puts the files of LONGEST_FIRST first, in that order; the others follow, and each file's tests keep theirs."""
     rank = {path: index for index, path in enumerate(LONGEST_FIRST)}

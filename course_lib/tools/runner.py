@@ -93,7 +93,7 @@ def run_solutions(
     prefixes: list[str] | None = None, solutions_dir: Path = SOLUTIONS_DIR, timeout: int = 1200, quick: bool = False
 ) -> None:
     """Run each matching solution notebook top to bottom (full mode unless ``quick``) and save it."""
-    from nbclient import NotebookClient
+    from course_lib.tools.kernel_watch import WatchedNotebookClient
 
     os.environ["COURSE_QUICK"] = "1" if quick else "0"
     for path in solution_notebooks(solutions_dir):
@@ -101,8 +101,11 @@ def run_solutions(
             continue
         notebook = nbformat.read(path, as_version=4)
         started = time.perf_counter()
-        NotebookClient(
-            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        WatchedNotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}, "unique_key": path.name},
         ).execute()
         set_provenance(notebook, provenance_text(time.perf_counter() - started, quick))
         path.write_text(render(lighten(notebook)))
