@@ -12,6 +12,7 @@ import time
 
 import nbformat
 import pytest
+from nbconvert.preprocessors import ExecutePreprocessor
 
 from course_lib.tools import kernel_watch
 
@@ -36,20 +37,29 @@ class SwallowsTheWakeUp(kernel_watch.WatchedNotebookClient):
         return super().process_message(msg, cell, cell_index)
 
 
-def test_a_lost_reply_fails_within_seconds_naming_the_notebook_cell_and_message():
-    client = SwallowsTheWakeUp(
-        notebook("x = 1", "import time\ntime.sleep(0.3)  # stall here", "x + 1"),
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": "."}, "unique_key": "lost-reply-demo"},
-    )
+class PreprocessorSwallowsTheWakeUp(SwallowsTheWakeUp, ExecutePreprocessor):
+    """The same through nbconvert's ``ExecutePreprocessor``: the ``execute_cell`` path of nbgrader's ``Execute``."""
+
+
+STALLING = ("x = 1", "import time\ntime.sleep(0.3)  # stall here", "x + 1")
+
+
+@pytest.mark.parametrize("route", ["NotebookClient.execute", "ExecutePreprocessor.preprocess (nbgrader's)"])
+def test_a_lost_reply_fails_within_seconds_naming_the_notebook_cell_and_message(route):
+    resources = {"metadata": {"path": "."}, "unique_key": "lost-reply-demo"}
+    if route.startswith("NotebookClient"):
+        client = SwallowsTheWakeUp(notebook(*STALLING), timeout=600, kernel_name="python3", resources=resources)
+        run = client.execute
+    else:
+        client = PreprocessorSwallowsTheWakeUp(timeout=600, kernel_name="python3")
+        run = lambda: client.preprocess(notebook(*STALLING), resources)  # noqa: E731
     started = time.monotonic()
     with pytest.raises(kernel_watch.LostReplyError) as lost:
-        client.execute()
+        run()
     assert time.monotonic() - started < 60, "the watch should stop a lost reply within a minute, not at the timeout"
     message = str(lost.value)
     assert "lost-reply-demo, cell 1" in message and "stall here" not in message.split("'")[0]
-    assert "execute_reply" in message and "waiting unread in the client's shell socket" in message
+    assert "execute_reply" in message and "was waiting unread in the client's shell socket" in message
 
 
 def test_a_healthy_run_is_untouched():

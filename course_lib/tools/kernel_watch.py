@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 import zmq
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 
@@ -63,17 +64,26 @@ class ReplyWatch:
             if running.done() or self.idle_at is None or time.monotonic() - self.idle_at < self.reply_grace:
                 continue
             unread = reply_waiting_unread(self)
+            # Asking the asyncio socket for its events lets asyncio see an unread reply, so the client can
+            # end the cell cleanly before the run fails; a reply that is truly gone is cancelled instead.
+            self.kc.shell_channel.socket.get(zmq.EVENTS)
+            await asyncio.wait({running}, timeout=5.0)
             running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
             raise LostReplyError(
                 f"{where(self, cell, cell_index)}: the kernel went idle {self.reply_grace:.0f} s ago, but its "
                 "execute_reply never reached the client"
                 + (
-                    ": it is waiting unread in the client's shell socket (a lost wake-up; README, Testing)"
+                    ": it was waiting unread in the client's shell socket (a lost wake-up; README, Testing)"
                     if unread
                     else ", and the client's shell socket is empty"
                 )
             )
         return running.result()
+
+    # nbclient binds its blocking ``execute_cell`` to its own coroutine; nbconvert's and nbgrader's
+    # preprocessors call ``execute_cell``, so bind it again to the watched one.
+    execute_cell = run_sync(async_execute_cell)
 
 
 class WatchedNotebookClient(ReplyWatch, NotebookClient):
