@@ -52,21 +52,19 @@ LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores und
 
 
 def pytest_configure(config):
-    """The main process (not an xdist worker) starts the run's log of nbgrader tries afresh."""
+    """The main process (not an xdist worker) names this run's log of nbgrader tries; workers inherit it."""
     if not hasattr(config, "workerinput"):
-        from nbgrader_course import TRIES_LOG
-
-        TRIES_LOG.unlink(missing_ok=True)
+        os.environ["COURSE_NBGRADER_TRIES_LOG"] = str(ROOT / "output" / f"nbgrader-tries-{os.getpid()}.log")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Prints how many tries each nbgrader command of the run needed: one is the norm (README, Testing)."""
-    from nbgrader_course import TRIES_LOG
-
-    if TRIES_LOG.exists():
+    log = Path(os.environ.get("COURSE_NBGRADER_TRIES_LOG", "-"))
+    if log.is_file():
         terminalreporter.section("nbgrader tries")
-        for line in TRIES_LOG.read_text().splitlines():
+        for line in log.read_text().splitlines():
             terminalreporter.write_line(line)
+        log.unlink()
 
 
 def pytest_collection_modifyitems(config, items):
