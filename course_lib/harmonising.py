@@ -33,6 +33,14 @@ def load_lines() -> datasets.Splits:
     return datasets.Splits(*(list(part) for part in _all_lines()))
 
 
+def load_split(split: str) -> list[voices.Lines]:
+    """One split of :func:`load_lines` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are converted.
+
+    Notebook: 09_four_voices
+    """
+    return [voices.from_chorale(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
+
+
 @functools.cache
 def _all_lines() -> tuple[tuple[voices.Lines, ...], ...]:
     return tuple(tuple(voices.from_chorale(c) for c in part) for part in datasets.load_chorales(by="tune"))
