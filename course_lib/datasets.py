@@ -31,7 +31,6 @@ TICKS_PER_BEAT = 24  # divisible by 2, 3, 4, 8: sixteenths, triplets and thirty-
 CHORALE_TEMPO_BPM = 96.0
 SPLIT_SEED = 2012
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
-VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 
 
 class DataError(CourseError, RuntimeError):
