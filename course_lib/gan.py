@@ -260,10 +260,9 @@ def tensorflow_only(fit: Callable) -> Callable:
 
     @functools.wraps(fit)
     def checked(self, *args, **kwargs):
-        backend = keras.backend.backend()
-        if backend != "tensorflow" and type(self).train_step is PianoRollGAN.train_step:
+        if autodiff.train_step_class() is not None and type(self).train_step is PianoRollGAN.train_step:
             raise CourseError(
-                f"{type(self).__name__}.train_step is TensorFlow's and Keras runs on {backend}: "
+                f"{type(self).__name__}.train_step is TensorFlow's and Keras runs on {autodiff.backend_version()}: "
                 "train gan.GAN, or gan.for_backend(YourClass), which has this backend's train_step"
             )
         return fit(self, *args, **kwargs)
@@ -279,7 +278,7 @@ def for_backend(gan_class: type = PianoRollGAN) -> type:
 
     Notebook: 07_gan_pianoroll
     """
-    train_step = autodiff.TRAIN_STEPS.get(keras.backend.backend())
+    train_step = autodiff.train_step_class()
     if train_step is None:
         return gan_class
     return type(train_step.__name__.removesuffix("TrainStep") + gan_class.__name__, (train_step, gan_class), {})

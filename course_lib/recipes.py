@@ -229,13 +229,13 @@ class GanRecipe(Recipe):
         )
 
     def fit(self, model, data, epochs, time_limit=None, seed=0, callbacks=(), steps_per_epoch=None, **run_options):
-        from course_lib import gan, gan_monitor, training
+        from course_lib import autodiff, gan, gan_monitor
         from course_lib.tools.runs import fit_resumable
 
         # Several steps per compiled call (TensorFlow, 2 CPU cores: 355 -> 317 ms per step at 8). On endless
         # batches a call always takes all its steps, so their number must divide an epoch's.
         every = steps_per_epoch or self.settings["steps_per_epoch"]  # generator steps between checkpoints and scores
-        model.compile(steps_per_execution=math.gcd(training.steps_per_call(), every))
+        model.compile(steps_per_execution=math.gcd(autodiff.steps_per_call(), every))
         # Every optimizer built now (TensorFlow builds them at the first step), so that a resumed run loads
         # their state; Keras's backup builds the model's own, unused one before loading, so it is built too.
         model.generator_optimizer.build(model.generator.trainable_variables)

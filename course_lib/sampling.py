@@ -26,6 +26,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_lib import autodiff
+
 
 def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
     """Probabilities from logits after temperature, top-k and top-p (nucleus) filtering.
@@ -135,10 +137,8 @@ class StepModel(keras.Model):
         super().__init__(name=f"{model.name}_{'loop' if loop else 'step'}")
         self.source, self.kind, self.loop = model, kind, loop
         self.built = True  # nothing to build: the source model is
-        if loop and keras.backend.backend() != "torch":
-            # XLA: Keras leaves it off for TensorFlow on a CPU, but it makes this loop about 6 times faster
-            # there (bench/sampling.py). PyTorch stays eager (torch.compile fails on the MADE's loop).
-            self.jit_compile = True
+        if loop and autodiff.compiles_loops():
+            self.jit_compile = True  # XLA, also for TensorFlow on a CPU: about 6 times faster (bench/sampling.py)
 
     def step(self, inputs, h, c):
         """One LSTM step: ``(output, h, c)``, the output being logits (melody, chorale) or the MADE's context."""

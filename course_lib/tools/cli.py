@@ -275,7 +275,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     chosen = recipes.recipe(args.name)
     runs.check_devices(chosen, args.devices)
     if args.devices > 1:
-        from course_lib.tools.devices import split_cpu
+        from course_lib.autodiff import split_cpu
 
         split_cpu(args.devices)  # before the backend starts
     check_writable(args.out / args.name)
