@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend and quiets TensorFlow before either loads)
-    from course_lib.tools.devices import limit_cpu_threads
+    from course_lib.autodiff import limit_cpu_threads
 
     if args.threads:
         limit_cpu_threads(args.threads)

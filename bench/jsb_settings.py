@@ -49,7 +49,7 @@ def main() -> None:
 
     if not args.report:
         import course_lib  # noqa: F401  (chooses the backend before it loads)
-        from course_lib.tools.devices import limit_cpu_threads
+        from course_lib.autodiff import limit_cpu_threads
 
         if args.threads:
             limit_cpu_threads(args.threads)

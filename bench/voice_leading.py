@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import course_lib  # noqa: F401  (chooses the backend before Keras loads)
-    from course_lib import harmonising, pretrained, satb_model, voice_leading, voices
+    from course_lib import harmonising, pretrained, satb_model, voices
     from course_lib.datasets import load_jsb
     from course_lib.tunes import load_tunes
 
@@ -79,13 +79,13 @@ def main() -> None:
     roll_models = {f"{label} (top-down)": pretrained.load(name) for name, label in ROLL_MODELS}
     harmonisers = {(run if len(runs) > 1 else "harmoniser"): (model, card) for run, model, card in runs}
     seconds: dict[str, float] = {}
-    rows = voice_leading.model_rows(sopranos, harmonisers, roll_models, openings, args.bars, seconds)
+    rows = harmonising.model_rows(sopranos, harmonisers, roll_models, openings, args.bars, seconds)
     chorale_rows = {"Bach": test, **rows}
-    tune_rows = voice_leading.model_rows(tunes, harmonisers)
+    tune_rows = harmonising.model_rows(tunes, harmonisers)
     sixteen = next((p for p in sopranos if p.steps >= 128), sopranos[0]).head(128)
     heats = []
     for name, (model, card) in harmonisers.items():
-        modes = voice_leading.set_ups(card)
+        modes = harmonising.set_ups(card)
         heats.append(f"{name}: " + ", ".join(f"{t} {set_up}" for set_up, (t, _, _) in modes.items()))
         for set_up, (temperature, rules, tries) in modes.items():
             started = time.perf_counter()
@@ -132,7 +132,7 @@ def main() -> None:
 def _figures(pieces) -> dict[str, float]:
     from course_lib import voice_leading
 
-    return {**voice_leading.evaluate(pieces), "clean_pieces": clean_share(pieces)}
+    return {**voice_leading.figures(pieces), "clean_pieces": clean_share(pieces)}
 
 
 def table(title: str, rows: dict, temperatures: str, bach: dict | None = None) -> dict:

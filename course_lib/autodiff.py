@@ -6,16 +6,25 @@ tensors that ``requires_grad``). Here are the three, for :func:`layer_gradients`
 checks its hand-written backward pass with it), :func:`input_gradient` (the GAN's gradient
 penalty, notebook 07) and the GAN's ``train_step`` for JAX and PyTorch (:data:`TRAIN_STEPS`).
 
+The rest the backends do differently is here too, so that no other module asks which backend
+runs (notebook 07's TensorFlow ``train_step`` in :mod:`course_lib.gan` aside): steps per
+compiled call, XLA for the generation loop, CPU threads and devices, and the backend's version.
+
 Notebook: 04_lstm_equations
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import importlib
+import os
+from collections.abc import Callable, Iterator
 
 import keras
 import numpy as np
 from keras import ops
+
+from course_lib.errors import CourseError
 
 
 def layer_gradients(layer: keras.layers.Layer, x: np.ndarray, loss: Callable) -> list[np.ndarray]:
@@ -198,3 +207,117 @@ class TorchTrainStep:
 
 
 TRAIN_STEPS = {"jax": JaxTrainStep, "torch": TorchTrainStep}
+
+
+# ---------------------------------------------------------------- what else differs between backends
+
+
+def train_step_class() -> type | None:
+    """The GAN's ``train_step`` for the running backend (:data:`TRAIN_STEPS`); None under TensorFlow, whose
+    ``train_step`` is the lesson's own.
+
+    Notebook: 07_gan_pianoroll
+    """
+    return TRAIN_STEPS.get(keras.backend.backend())
+
+
+def backend_version() -> str:
+    """The running Keras backend and its version, e.g. ``"jax 0.10.2"`` (for model cards and messages)."""
+    backend = keras.backend.backend()
+    return f"{backend} {getattr(importlib.import_module(backend), '__version__', '?')}"
+
+
+def steps_per_call() -> int:
+    """Training steps per compiled call (``steps_per_execution``): 8 under TensorFlow, else 1.
+
+    TensorFlow runs batches of different lengths in one call, which saves Python's cost per
+    step (LSTM-MADE on 2 CPU cores: 10.1 s per epoch at 1, 8.3 s at 8). JAX would compile every
+    combination of lengths in a call, so it takes one step per call; so does TensorFlow's
+    ``MirroredStrategy`` (``--devices``), which fails on several steps of different lengths in one call.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return 1 if tf.distribute.has_strategy() else 8
+
+
+def compiles_loops() -> bool:
+    """Whether a generation loop (:mod:`course_lib.sampling`) is compiled with XLA: yes but under PyTorch.
+
+    Keras leaves XLA off for TensorFlow on a CPU, but it makes that loop about 6 times faster
+    there (bench/sampling.py); PyTorch stays eager (``torch.compile`` fails on the MADE's loop).
+    """
+    return keras.backend.backend() != "torch"
+
+
+def split_cpu(count: int) -> None:
+    """Ask the backend for ``count`` CPU devices; call it before the backend starts (first thing in the CLI).
+
+    JAX reads ``XLA_FLAGS`` when it starts; TensorFlow is told through ``tf.config`` before its
+    first operation. With accelerators present nothing is split.
+    """
+    if count < 2:
+        return
+    backend = keras.backend.backend()
+    if backend == "jax" and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={count}"
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            try:
+                tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+            except RuntimeError:  # TensorFlow has started already: data_parallel says how many devices it sees
+                pass
+
+
+def limit_cpu_threads(threads: int) -> None:
+    """Let the backend compute on at most ``threads`` CPU threads; call it before the backend starts.
+
+    The bench scripts use it so that two runs share a 2-core machine a core each. JAX reads
+    ``XLA_FLAGS`` when it starts; TensorFlow and PyTorch are told through their own settings.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def device_scope(count: int) -> Iterator[str]:
+    """Build, compile and train inside this block to use ``count`` devices (2 or more); yields what they are.
+
+    Used by :func:`course_lib.tools.devices.data_parallel` (the command line's ``--devices``).
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        if len(devices) < count:
+            raise CourseError(f"--devices {count}: JAX sees {len(devices)} device(s) here")
+        chosen = devices[:count]
+        with keras.distribution.DataParallel(devices=chosen).scope():
+            yield f"{count} JAX devices ({chosen[0].platform})"
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        if len(devices) < count:
+            raise CourseError(f"--devices {count}: TensorFlow sees {len(devices)} device(s) here")
+        strategy = tf.distribute.MirroredStrategy([d.name for d in devices[:count]])
+        with strategy.scope():
+            yield f"{count} TensorFlow devices ({devices[0].device_type})"
+    else:
+        raise CourseError(f"--devices needs the JAX or TensorFlow backend; this one is {backend}")

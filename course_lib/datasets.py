@@ -31,7 +31,6 @@ TICKS_PER_BEAT = 24  # divisible by 2, 3, 4, 8: sixteenths, triplets and thirty-
 CHORALE_TEMPO_BPM = 96.0
 SPLIT_SEED = 2012
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
-VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 
 
 class DataError(CourseError, RuntimeError):
@@ -122,12 +121,15 @@ def bundled_data_problems() -> list[str]:
     ]
 
 
-def _verified_arrays(path: Path, card: Path, rebuild: str = REBUILD_CHORALES) -> dict[str, np.ndarray]:
+def _verified_arrays(
+    path: Path, card: Path, rebuild: str = REBUILD_CHORALES, keys: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (default: all) of a data file that matches its checksum card."""
     problems = data_problems(path, card, rebuild)
     if problems:
         raise DataError(problems[0])
     with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+        return {key: archive[key] for key in (archive.files if keys is None else keys)}
 
 
 # ---------------------------------------------------------------- loading
@@ -250,10 +252,17 @@ def load_jsb(path: Path = JSB_FILE) -> Splits:
 
     Notebook: 06_lstm_chorales
     """
-    a = _verified_arrays(path, path.with_name("jsb_chorales.json"), REBUILD_JSB)
-    out = []
-    for split in ("train", "valid", "test"):
-        rolls = np.unpackbits(a[f"{split}_bits"], axis=1)[:, :88].astype(bool)
-        offsets = a[f"{split}_offsets"]
-        out.append([rolls[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)])
-    return Splits(*out)
+    return Splits(*(load_jsb_split(split, path) for split in Splits._fields))
+
+
+def load_jsb_split(split: str, path: Path = JSB_FILE) -> list[np.ndarray]:
+    """One split of :func:`load_jsb`: ``"train"``, ``"valid"`` or ``"test"``.
+
+    Notebook: 06_lstm_chorales
+    """
+    if split not in Splits._fields:
+        raise ValueError(f"split must be one of {', '.join(Splits._fields)}, not {split!r}")
+    keys = (f"{split}_bits", f"{split}_offsets")
+    bits, offsets = _verified_arrays(path, path.with_name("jsb_chorales.json"), REBUILD_JSB, keys).values()
+    rolls = np.unpackbits(bits, axis=1)[:, :88].astype(bool)
+    return [rolls[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]

@@ -1,7 +1,8 @@
 """A GAN for four-voice (SATB) chorale excerpts, small enough to train on a laptop CPU.
 
 Representation: each voice plays one pitch or rests at each step, so an excerpt is
-``(steps, voices, classes)``: class 0 is a rest, class ``c >= 1`` is MIDI pitch ``LOWEST + c - 1``.
+``(steps, voices, classes)``: class 0 is a rest, class ``c >= 1`` is MIDI pitch ``GAN_LOWEST + c - 1``
+(:data:`course_lib.voices.GAN_LOWEST`: the GAN's window of pitches is narrower than the voices').
 Real excerpts are one-hot; the generator outputs a softmax over the classes for every voice and
 step (as in the WGAN-GP paper's character model), and listening or scoring turns it into notes
 with :func:`binarize` (the most likely class, or a draw).
@@ -30,10 +31,10 @@ from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap
 from course_lib.pianoroll import to_pianoroll
 from course_lib.training import EpochBatches
+from course_lib.voices import GAN_HIGHEST, GAN_LOWEST
 
-LOWEST, HIGHEST = 36, 81  # C2..A5 covers the four chorale voices
-CLASSES = 1 + HIGHEST - LOWEST + 1  # rest + pitches
-VOICES = 4
+CLASSES = 1 + GAN_HIGHEST - GAN_LOWEST + 1  # rest + pitches
+VOICES = 4  # how many: soprano, alto, tenor, bass
 STEPS_PER_BEAT = 2  # eighth notes
 BARS = 2
 BEATS_PER_BAR = 4
@@ -46,7 +47,7 @@ if keras.backend.backend() == "tensorflow":
 def excerpts(chorales: list, bars: int = BARS, hop_bars: int = 1) -> np.ndarray:
     """Bar-aligned excerpts of 4/4 chorales as class ids ``(count, steps, voices)``.
 
-    Each voice keeps its highest note where it divides; pitches outside ``LOWEST..HIGHEST``
+    Each voice keeps its highest note where it divides; pitches outside ``GAN_LOWEST..GAN_HIGHEST``
     count as rests.
 
     Notebook: 07_gan_pianoroll
@@ -56,7 +57,7 @@ def excerpts(chorales: list, bars: int = BARS, hop_bars: int = 1) -> np.ndarray:
     for chorale in chorales:
         if tuple(chorale.time_signature) != (4, 4):
             continue
-        rolls = to_pianoroll(chorale, STEPS_PER_BEAT, LOWEST, HIGHEST, by_voice=True, voices=range(VOICES))
+        rolls = to_pianoroll(chorale, STEPS_PER_BEAT, GAN_LOWEST, GAN_HIGHEST, by_voice=True, voices=range(VOICES))
         sounding = rolls.any(axis=-1)
         top = rolls.shape[-1] - 1 - np.argmax(rolls[..., ::-1], axis=-1)  # highest key per voice and step
         classes = np.where(sounding, top + 1, 0).T  # (steps, voices)
@@ -103,7 +104,7 @@ def to_rolls(classes: np.ndarray) -> np.ndarray:
     count, steps, voices = classes.shape
     rolls = np.zeros((count, voices, steps, 88), dtype=bool)
     n, t, v = np.nonzero(classes > 0)
-    rolls[n, v, t, classes[n, t, v] - 1 + LOWEST - 21] = True
+    rolls[n, v, t, classes[n, t, v] - 1 + GAN_LOWEST - 21] = True
     return rolls
 
 
@@ -259,10 +260,9 @@ def tensorflow_only(fit: Callable) -> Callable:
 
     @functools.wraps(fit)
     def checked(self, *args, **kwargs):
-        backend = keras.backend.backend()
-        if backend != "tensorflow" and type(self).train_step is PianoRollGAN.train_step:
+        if autodiff.train_step_class() is not None and type(self).train_step is PianoRollGAN.train_step:
             raise CourseError(
-                f"{type(self).__name__}.train_step is TensorFlow's and Keras runs on {backend}: "
+                f"{type(self).__name__}.train_step is TensorFlow's and Keras runs on {autodiff.backend_version()}: "
                 "train gan.GAN, or gan.for_backend(YourClass), which has this backend's train_step"
             )
         return fit(self, *args, **kwargs)
@@ -278,7 +278,7 @@ def for_backend(gan_class: type = PianoRollGAN) -> type:
 
     Notebook: 07_gan_pianoroll
     """
-    train_step = autodiff.TRAIN_STEPS.get(keras.backend.backend())
+    train_step = autodiff.train_step_class()
     if train_step is None:
         return gan_class
     return type(train_step.__name__.removesuffix("TrainStep") + gan_class.__name__, (train_step, gan_class), {})
@@ -347,7 +347,7 @@ def excerpts_to_piece(classes: np.ndarray, tempo: float = datasets.CHORALE_TEMPO
                 if t == len(line) or line[t] != line[start]:
                     if line[start] > 0:
                         notes.append(
-                            Note(offset + start * step, offset + t * step, int(line[start]) - 1 + LOWEST, 80, voice)
+                            Note(offset + start * step, offset + t * step, int(line[start]) - 1 + GAN_LOWEST, 80, voice)
                         )
                     start = t
     return Piece(notes, TempoMap.constant(tempo), (4, 4))

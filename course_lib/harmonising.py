@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -18,6 +19,8 @@ import numpy as np
 
 from course_lib import datasets, satb_model, voice_leading, voices
 from course_lib.errors import CourseError
+from course_lib.pianoroll import PIANO_LOWEST
+from course_lib.sampling import generate_frames
 
 TEMPERATURES = (0.5, 0.75, 1.0)  # the sampling temperature is chosen on the validation split
 CADENCE_TRIES = 4  # a phrase ending without a cadence is drawn again up to this many times
@@ -31,6 +34,14 @@ def load_lines() -> datasets.Splits:
     Notebook: 09_four_voices
     """
     return datasets.Splits(*(list(part) for part in _all_lines()))
+
+
+def load_split(split: str) -> list[voices.Lines]:
+    """One split of :func:`load_lines` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are converted.
+
+    Notebook: 09_four_voices
+    """
+    return [voices.from_chorale(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
 
 
 @functools.cache
@@ -66,9 +77,9 @@ def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[f
 
     scored = {}
     for temperature in TEMPERATURES:
-        alone = voice_leading.evaluate(harmonise_all(model, valid, temperature, rules=False, cadence_tries=0))
+        alone = voice_leading.figures(harmonise_all(model, valid, temperature, rules=False, cadence_tries=0))
         scored[f"{temperature} model alone"] = (temperature, False, score(alone), alone)
-        figures = voice_leading.evaluate(harmonise_all(model, valid, temperature))
+        figures = voice_leading.figures(harmonise_all(model, valid, temperature))
         scored[str(temperature)] = (temperature, True, score(figures), figures)
     best = {rules: min((s for s in scored.values() if s[1] == rules), key=lambda s: s[2])[0] for rules in (True, False)}
     table = {name: {k: round(v, 3) for k, v in s[3].items()} for name, s in scored.items()}
@@ -129,7 +140,7 @@ def harmonise_file(
     cadences; the files are then ``NAME-satb-alone.*``. ``staves`` is 2 (soprano and alto on one,
     tenor and bass on the other) or 4 (one per voice).
     """
-    from course_lib import pretrained, voice_leading
+    from course_lib import pretrained
     from course_lib.midi import read_midi
     from course_lib.notes import transpose
     from course_lib.tools.outputs import write_outputs
@@ -163,3 +174,51 @@ def harmonise_with_card(model: keras.Model, card: dict, melody: voices.Lines, se
     if not rules:
         temperature = card.get("temperature_alone", temperature)
     return satb_model.harmonise(model, melody, temperature, seed, rules, tries)
+
+
+# ---------------------------------------------------------------- models side by side
+
+JSB_OCTAVE = 12  # the JSB split is written an octave above sounding pitch (median MIDI 74 against the chorales' 62)
+
+
+def set_ups(card: dict) -> dict[str, tuple[float, bool, int]]:
+    """How a harmoniser is compared, from its card: ``{name: (temperature, rules, cadence_tries)}``.
+
+    ``"alone"``: no rules, no second tries, at ``temperature_alone`` (what the network has learned);
+    ``"rules"``: rules while sampling and second tries at cadences, as the command line harmonises.
+
+    Notebook: 09_four_voices
+    """
+    alone = card.get("temperature_alone", card["temperature"])
+    return {"alone": (alone, False, 0), "rules": (card["temperature"], True, card["cadence_tries"])}
+
+
+def model_rows(
+    melodies: Sequence[voices.Lines],
+    harmonisers: dict[str, tuple[keras.Model, dict]],
+    roll_models: dict[str, keras.Model] | None = None,
+    openings: Sequence[np.ndarray] = (),
+    bars: int = 16,
+    seconds: dict[str, float] | None = None,
+) -> dict[str, list[voices.Lines]]:
+    """The pieces each model writes, by row name, for :func:`course_lib.voice_leading.figures` beside Bach's.
+
+    Each piano-roll model continues each JSB opening by ``bars`` bars of four beats (seed ``i``
+    for opening ``i``), and its voices are read top-down, an octave down (:data:`JSB_OCTAVE`).
+    Each harmoniser, a ``(model, card)`` pair, harmonises the soprano of every melody (seed ``i``
+    for melody ``i``) in both :func:`set_ups`, as rows ``"NAME, alone"`` and ``"NAME, rules"``.
+    If given, ``seconds`` receives each harmoniser row's mean seconds per melody.
+
+    Notebook: 09_four_voices
+    """
+    rows = {}
+    for name, model in (roll_models or {}).items():
+        rolls = [generate_frames(model, o, 4 * bars, seed=i)[len(o) :] for i, o in enumerate(openings)]
+        rows[name] = [voices.from_roll(roll, lowest=PIANO_LOWEST - JSB_OCTAVE) for roll in rolls]
+    for name, (model, card) in harmonisers.items():
+        for set_up, (temperature, rules, tries) in set_ups(card).items():
+            started = time.perf_counter()
+            rows[f"{name}, {set_up}"] = harmonise_all(model, list(melodies), temperature, 0, rules, tries)
+            if seconds is not None:
+                seconds[f"{name}, {set_up}"] = (time.perf_counter() - started) / max(1, len(melodies))
+    return rows

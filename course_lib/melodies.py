@@ -69,16 +69,31 @@ def melody_data(source: str = "chorales") -> MelodyData:
         splits = datasets.load_chorales(by="tune")
         pitches = [note.pitch for part in splits for chorale in part for note in chorale.voice(0)]
         vocabulary = MelodyVocabulary(min(pitches), max(pitches))
-        parts = [[soprano_tokens(chorale, vocabulary) for chorale in part] for part in splits]
-        return MelodyData(vocabulary, 4, *parts, source)
+        return MelodyData(vocabulary, 4, *(_lines(source, part, vocabulary) for part in splits), source)
     if source == "jsb":
         splits = datasets.load_jsb()
         tops = [int(np.flatnonzero(roll.any(axis=0))[-1]) + PIANO_LOWEST for part in splits for roll in part]
         bottoms = [int(np.flatnonzero(roll.any(axis=0))[0]) + PIANO_LOWEST for part in splits for roll in part]
         vocabulary = MelodyVocabulary(min(bottoms), max(tops))
-        parts = [[top_line_tokens(roll, vocabulary) for roll in part] for part in splits]
-        return MelodyData(vocabulary, 1, *parts, source)
+        return MelodyData(vocabulary, 1, *(_lines(source, part, vocabulary) for part in splits), source)
     return imported_melody_data(source)
+
+
+def melody_split(source: str, split: str, vocabulary: MelodyVocabulary) -> list[np.ndarray]:
+    """One split (``"train"``, ``"valid"`` or ``"test"``) of :func:`melody_data`, read in a trained model's
+    ``vocabulary``: only that split's pieces become tokens. An imported folder loads whole, in its own.
+    """
+    if source == "chorales":
+        return _lines(source, getattr(datasets.load_chorales(by="tune"), split), vocabulary)
+    if source == "jsb":
+        return _lines(source, datasets.load_jsb_split(split), vocabulary)
+    return getattr(imported_melody_data(source), split)
+
+
+def _lines(source: str, pieces: list, vocabulary: MelodyVocabulary) -> list[np.ndarray]:
+    """The melody of each piece as tokens: a chorale's soprano, or a JSB roll's top line."""
+    tokens = soprano_tokens if source == "chorales" else top_line_tokens
+    return [tokens(piece, vocabulary) for piece in pieces]
 
 
 def imported_melody_data(name: str) -> MelodyData:

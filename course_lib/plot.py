@@ -11,9 +11,9 @@ import numpy as np
 
 from course_lib.notes import Note, Piece, pitch_name
 from course_lib.pianoroll import PIANO_LOWEST, as_piece
+from course_lib.voices import VOICE_NAMES
 
 VOICE_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 MAX_GRID_LINES = 2000
 
 

@@ -33,16 +33,18 @@ import numpy as np
 
 from course_lib import datasets
 from course_lib.errors import CourseError
-from course_lib.melodies import MELODY_WINDOW, MelodyData, melody_data, melody_windows
+from course_lib.melodies import MELODY_WINDOW, MelodyData, melody_data, melody_split, melody_windows
 from course_lib.notes import Piece, TempoMap
 from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
-from course_lib.sources import SOURCES, chorale_data, imported_rate, tempo_of
+from course_lib.sources import SOURCES, chorale_data, chorale_split, imported_rate, tempo_of
 from course_lib.tokens import MelodyVocabulary
 
 if TYPE_CHECKING:  # Keras (and its backend) loads when a model is built or trained, not for the table
     import keras
 
 OUTPUT_DIR = Path("output")
+# ``generate``'s options and their defaults; each recipe names those its model reads (``--seed``: all of them)
+GENERATE_DEFAULTS: dict[str, Any] = {"bars": 16, "temperature": 1.0, "top_k": None, "top_p": None, "primer": 0}
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Recipe:
     shown: ClassVar[tuple[tuple[str, str], ...]] = (("train", "nll"), ("valid", "val_nll"))
     note = ""
     data_parallel = True  # trains on several devices with --devices
+    generate_options: ClassVar[tuple[str, ...]] = ()  # the GENERATE_DEFAULTS its generate reads
 
     def build(self, data, size: dict | None = None) -> keras.Model:
         return self.builder(data, **{**self.size, **(size or {})})
@@ -103,6 +106,10 @@ class Recipe:
     def to_piece(self, generated: np.ndarray, card: dict) -> Piece:
         raise NotImplementedError
 
+    def primers(self, card: dict) -> list:
+        """The validation pieces that ``--primer`` picks from, as the model reads them (only that split is loaded)."""
+        raise NotImplementedError
+
     def generate(self, model: keras.Model, card: dict, options: dict) -> Generated:
         """Music from a trained model; ``options`` are the command line's (bars, temperature, seed, primer...)."""
         raise NotImplementedError
@@ -116,6 +123,7 @@ class TokenRecipe(Recipe):
 
     unit = "token"
     batch_size = 64
+    generate_options = ("bars", "temperature", "top_k", "top_p", "primer")
 
     def load_data(self, source, limit=None) -> MelodyData:
         data = melody_data(source)
@@ -140,11 +148,14 @@ class TokenRecipe(Recipe):
         notes = MelodyVocabulary(*card["vocabulary"]).decode(np.asarray(generated), card["steps_per_beat"])
         return Piece(notes, TempoMap.constant(card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)))
 
+    def primers(self, card):
+        return melody_split(card["data"], "valid", MelodyVocabulary(*card["vocabulary"]))
+
     def generate(self, model, card, options):
         from course_lib import sampling
 
         rate = card["steps_per_beat"]
-        primer = primer_of(self.load_data(card["data"]), options["primer"], 4 * rate)
+        primer = validation_piece(self.primers(card), options["primer"])[: 4 * rate]
         top = options["top_k"], options["top_p"]
         tokens = sampling.generate_tokens(
             model, list(primer), options["bars"] * 4 * rate, options["temperature"], *top, options["seed"]
@@ -157,6 +168,7 @@ class FrameRecipe(Recipe):
 
     unit = "frame"
     batch_size = 8
+    generate_options = ("bars", "temperature", "primer")
 
     def load_data(self, source, limit=None) -> datasets.Splits:
         data = chorale_data(source)
@@ -180,26 +192,24 @@ class FrameRecipe(Recipe):
         notes = from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"])
         return Piece(notes, TempoMap.constant(card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)))
 
+    def primers(self, card):
+        return chorale_split(card["data"], "valid")
+
     def generate(self, model, card, options):
         from course_lib import sampling
 
         rate = card.get("steps_per_beat", 1)
-        primer = primer_of(self.load_data(card["data"]), options["primer"], 4 * rate)
+        primer = np.asarray(validation_piece(self.primers(card), options["primer"])[: 4 * rate])
         steps = options["bars"] * 4 * rate
         rolls = sampling.generate_frames(model, primer, steps, options["temperature"], options["seed"])
         return Generated(self.to_piece(rolls, card), self.continuation_title(options))
 
 
-def validation_piece(data, index: int):
+def validation_piece(valid: list, index: int):
     """Validation piece ``index`` (``--primer``), or a one-line error naming the numbers there are."""
-    if not 0 <= index < len(data.valid):
-        raise CourseError(f"--primer must be 0..{len(data.valid) - 1} (a validation piece)")
-    return data.valid[index]
-
-
-def primer_of(data, index: int, steps: int) -> np.ndarray:
-    """The first ``steps`` steps of validation piece ``index``: a seed phrase from the data."""
-    return np.asarray(validation_piece(data, index)[:steps])
+    if not 0 <= index < len(valid):
+        raise CourseError(f"--primer must be 0..{len(valid) - 1} (a validation piece)")
+    return valid[index]
 
 
 class GanRecipe(Recipe):
@@ -209,6 +219,7 @@ class GanRecipe(Recipe):
     batch_size = 64
     data_parallel = False
     shown = (("distance", "distance"), ("pitch classes", "used_pitch_classes"), ("diversity", "diversity"))
+    generate_options = ("bars",)
 
     def load_data(self, source, limit=None) -> datasets.Splits:
         from course_lib import gan
@@ -218,13 +229,13 @@ class GanRecipe(Recipe):
         )
 
     def fit(self, model, data, epochs, time_limit=None, seed=0, callbacks=(), steps_per_epoch=None, **run_options):
-        from course_lib import gan, gan_monitor, training
+        from course_lib import autodiff, gan, gan_monitor
         from course_lib.tools.runs import fit_resumable
 
         # Several steps per compiled call (TensorFlow, 2 CPU cores: 355 -> 317 ms per step at 8). On endless
         # batches a call always takes all its steps, so their number must divide an epoch's.
         every = steps_per_epoch or self.settings["steps_per_epoch"]  # generator steps between checkpoints and scores
-        model.compile(steps_per_execution=math.gcd(training.steps_per_call(), every))
+        model.compile(steps_per_execution=math.gcd(autodiff.steps_per_call(), every))
         # Every optimizer built now (TensorFlow builds them at the first step), so that a resumed run loads
         # their state; Keras's backup builds the model's own, unused one before loading, so it is built too.
         model.generator_optimizer.build(model.generator.trainable_variables)
@@ -282,6 +293,7 @@ class SatbRecipe(Recipe):
     data_parallel = False
     shown = (("train", "loss"), ("valid", "val_loss"))
     note = "(Keras loss: 3 voices, padding counted; train adds the voice-leading penalties)"
+    generate_options = ("primer",)  # the whole melody, at the temperature on the model's card
 
     def build(self, data, size=None):
         from course_lib import satb_model
@@ -324,10 +336,15 @@ class SatbRecipe(Recipe):
             "valid_voice_leading": by_temperature,
         }
 
+    def primers(self, card):
+        from course_lib import harmonising
+
+        return harmonising.load_split("valid")
+
     def generate(self, model, card, options):
         from course_lib import harmonising, voice_leading, voices
 
-        melody = voices.soprano_only(validation_piece(self.load_data(card["data"]), options["primer"]))
+        melody = voices.soprano_only(validation_piece(self.primers(card), options["primer"]))
         result = harmonising.harmonise_with_card(model, card, melody, options["seed"])
         fermatas = [step / result.steps_per_beat for step in result.fermata_starts()]
         title = f"validation melody {options['primer']} harmonised in four voices (seed {options['seed']})"
@@ -399,6 +416,23 @@ def recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise CourseError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
     return RECIPES[name]
+
+
+def generate_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``generate``'s options with their defaults, or a one-line error naming the given ones model ``name`` ignores.
+
+    ``given`` maps :data:`GENERATE_DEFAULTS`' names to the values given, ``None`` where not given.
+    """
+    uses = recipe(name).generate_options
+    unused = [key for key, value in given.items() if value is not None and key not in uses]
+    if unused:
+        flags = ", ".join(_flag(key) for key in unused)
+        raise CourseError(f"{name} does not use {flags}: it takes {', '.join(map(_flag, uses))} and --seed")
+    return {**GENERATE_DEFAULTS, **{key: value for key, value in given.items() if value is not None}}
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
 
 
 def build(name: str, data) -> keras.Model:

@@ -26,6 +26,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_lib import autodiff
+
 
 def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None):
     """Probabilities from logits after temperature, top-k and top-p (nucleus) filtering.
@@ -135,19 +137,17 @@ class StepModel(keras.Model):
         super().__init__(name=f"{model.name}_{'loop' if loop else 'step'}")
         self.source, self.kind, self.loop = model, kind, loop
         self.built = True  # nothing to build: the source model is
-        if loop and keras.backend.backend() != "torch":
-            # XLA: Keras leaves it off for TensorFlow on a CPU, but it makes this loop about 6 times faster
-            # there (bench/sampling.py). PyTorch stays eager (torch.compile fails on the MADE's loop).
-            self.jit_compile = True
+        if loop and autodiff.compiles_loops():
+            self.jit_compile = True  # XLA, also for TensorFlow on a CPU: about 6 times faster (bench/sampling.py)
 
     def step(self, inputs, h, c):
-        """One LSTM step: ``(output, h, c)``, the output being logits (melody, piano roll) or the MADE's context."""
+        """One LSTM step: ``(output, h, c)``, the output being logits (melody, chorale) or the MADE's context."""
         model = self.source
         x = model.get_layer("embedding")(inputs) if self.kind == "melody" else inputs
         output, (h, c) = model.get_layer("lstm").cell(x, [h, c], training=False)
         if self.kind == "melody":
             return model.get_layer("logits")(output), h, c
-        if self.kind == "pianoroll":
+        if self.kind == "chorale":
             if any(layer.name == "deep_output" for layer in model.layers):
                 output = model.get_layer("deep_output")(output)
             return model.get_layer("from_lstm")(output) + model.get_layer("from_frame")(inputs), h, c
@@ -159,7 +159,7 @@ class StepModel(keras.Model):
             return ops.cast(
                 categorical_from_uniform(filter_logits_ops(output, temperature, top_k, top_p), uniforms), "int32"
             )
-        if self.kind == "pianoroll":
+        if self.kind == "chorale":
             return ops.cast(ops.expand_dims(uniforms, 0) < ops.sigmoid(output / temperature), "float32")
         return made_key_loop(self.source.get_layer("made"), output, uniforms, temperature)[None, :]
 
@@ -188,7 +188,8 @@ class Stepper:
     :func:`~course_lib.models.pianoroll_lstm` (a frame in, logits out) and
     :func:`~course_lib.models.lstm_made` (a frame in, the MADE's context out). The model's own
     layers are reused, so the stepper always has the trained weights. :meth:`generate` runs
-    many steps, sampling included, in one compiled call.
+    many steps, sampling included, in one compiled call. ``kind`` is the model's name in the
+    recipe table (:mod:`course_lib.recipes`): ``"melody"``, ``"chorale"`` or ``"chorale-made"``.
 
     Notebook: 05_lstm_melody
     """
@@ -198,7 +199,7 @@ class Stepper:
         self.cell = model.get_layer("lstm").cell
         self.units = self.cell.units
         names = {layer.name for layer in model.layers}
-        self.kind = "melody" if "embedding" in names else "made" if "made" in names else "pianoroll"
+        self.kind = "melody" if "embedding" in names else "chorale-made" if "made" in names else "chorale"
         self.one_step = StepModel(model, self.kind, loop=False)
         self.loop = StepModel(model, self.kind, loop=True)
 
@@ -216,7 +217,13 @@ class Stepper:
             raise ValueError("temperature must be positive")
         output = np.asarray(output, dtype="float32")[None, :]
         vocabulary = output.shape[-1]
-        width = 1 if self.kind == "melody" else self.model.get_layer("made").keys if self.kind == "made" else vocabulary
+        width = (
+            1
+            if self.kind == "melody"
+            else self.model.get_layer("made").keys
+            if self.kind == "chorale-made"
+            else vocabulary
+        )
         uniforms = ops.convert_to_numpy(keras.random.uniform((steps, width), seed=seed))
         if self.loop.jit_compile:  # compiled for each number of steps: round it up, so that few are compiled
             uniforms = np.pad(uniforms, ((0, -steps % STEP_BUCKET), (0, 0)))

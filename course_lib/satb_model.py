@@ -29,6 +29,7 @@ from course_lib.metrics import log_softmax
 from course_lib.rnn_numpy import lstm_step
 from course_lib.training import EpochBatches
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
+from course_lib.voice_leading import cadence_at
 from course_lib.voices import FEATURES, LOWEST, POSITIONS, VOCABULARY, VOICE_HOLD, VOICE_PAD, VOICE_REST, Lines
 
 LOWER_VOICES = ("alto", "tenor", "bass")
@@ -360,8 +361,6 @@ def harmonise(
 
     Notebook: 09_four_voices
     """
-    from course_lib.voice_leading import cadence_at
-
     weights = sampler_weights(model)
     encoding = melody_encoding(model, melody)
     rng = np.random.default_rng(seed)

@@ -28,12 +28,11 @@ from music21 import clef, layout, metadata, note, stream
 from music21 import key as m21key
 from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-from course_lib.datasets import VOICES as SATB_NAMES
 from course_lib.datasets import Chorale
 from course_lib.errors import CourseError, TooLargeError
 from course_lib.notation import ScoreError, Staff, bar_edges, staff_part
 from course_lib.notes import Note, Piece, TempoMap, quantise
-from course_lib.voices import Lines
+from course_lib.voices import VOICE_NAMES, Lines
 
 MAX_BEATS = 2000  # about 500 bars of 4/4: a longer piece is refused before any work
 MAX_VOICES = 16  # as many as a MIDI file has channels
@@ -276,8 +275,8 @@ def _staves(music: _Music, staves: int) -> list[Staff]:
     if music.satb:
         clefs = (clef.TrebleClef(), clef.TrebleClef(), clef.Treble8vbClef(), clef.BassClef())
         return [
-            Staff(name, name[0] + ".", clefs[v], [by_voice[v]], ("unspecified",), ("upright",))
-            for v, name in enumerate(SATB_NAMES)
+            Staff(name.capitalize(), name[0].upper() + ".", clefs[v], [by_voice[v]], ("unspecified",), ("upright",))
+            for v, name in enumerate(VOICE_NAMES)
         ]
     if len(voices) == 1:
         return _one_staff(by_voice[voices[0]], "Melody", "Piano")

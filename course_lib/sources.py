@@ -38,6 +38,16 @@ def chorale_data(source: str = "jsb") -> datasets.Splits:
     return rolls
 
 
+def chorale_split(source: str, split: str) -> list[np.ndarray]:
+    """One split (``"train"``, ``"valid"`` or ``"test"``) of :func:`chorale_data`: a bundled source
+    converts only that split's pieces (an imported folder loads whole)."""
+    if source == "jsb":
+        return datasets.load_jsb_split(split)
+    if source == "chorales":
+        return [chorale_roll(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
+    return getattr(chorale_data(source), split)
+
+
 def data_file(source: str) -> Path:
     """The file a data source is read from: a bundled file, or an imported dataset's manifest."""
     if source in SOURCES:

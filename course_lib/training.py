@@ -310,21 +310,6 @@ class TimeLimit(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def steps_per_call() -> int:
-    """Training steps per compiled call (``steps_per_execution``): 8 under TensorFlow, else 1.
-
-    TensorFlow runs batches of different lengths in one call, which saves Python's cost per
-    step (LSTM-MADE on 2 CPU cores: 10.1 s per epoch at 1, 8.3 s at 8). JAX would compile every
-    combination of lengths in a call, so it takes one step per call; so does TensorFlow's
-    ``MirroredStrategy`` (``--devices``), which fails on several steps of different lengths in one call.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    return 1 if tf.distribute.has_strategy() else 8
-
-
 def evaluate_tokens(model: keras.Model, windows: np.ndarray, batch_size: int = VALIDATION_WINDOWS) -> dict[str, float]:
     """Mean NLL (nats per predicted token) and next-token accuracy on ``(count, length)`` windows.
 

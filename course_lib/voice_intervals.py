@@ -44,10 +44,11 @@ from typing import Any
 import keras
 import numpy as np
 
+from course_lib.voice_leading import CADENCE_APPROACH
 from course_lib.voices import LOWEST, VOCABULARY, VOICE_HOLD
 
 SCALE = 10.0  # the bias is SCALE x the weights: they learn SCALE times as fast
-STEPS = 12  # melodic steps up to an octave each way have their own weight; larger leaps share the end ones
+MAX_LEAP = 12  # semitones: melodic moves up to an octave each way have their own weight; larger ones share the end ones
 TOKENS = np.arange(VOCABULARY, dtype=np.int32)
 # the pitch of each token; -1 for padding, rest and hold, which have none
 TOKEN_PITCHES = np.where(TOKENS > VOICE_HOLD, TOKENS - 3 + LOWEST, -1).astype(np.int32)
@@ -100,8 +101,6 @@ def no_cadence(voice: int, before: Any, now: Any, begins: Any, ops: Any = np) ->
 
     Notebook: 09_four_voices
     """
-    from course_lib.voice_leading import CADENCE_APPROACH
-
     mine, candidate = candidates(voice, before, ops)
     singing = (now[..., 0:1] >= 0) & (candidate >= 0)
     if voice < 3:  # some root must make a triad of the voices so far (its third present, for the tenor)
@@ -149,7 +148,7 @@ def interval_bias(weights: Sequence[Any], voice: int, before: Any, now: Any, fer
         scores = ops.take(harmony[upper], interval) + fermata * ops.take(cadence_harmony[upper], interval)
         bias = bias + ops.where(sounds & (above >= 0), scores, 0.0)
         bias = bias + ops.where(parallel_with(upper, voice, before, now, ops), parallel[upper], 0.0)
-    leap = ops.clip(candidate - mine, -STEPS, STEPS) + STEPS
+    leap = ops.clip(candidate - mine, -MAX_LEAP, MAX_LEAP) + MAX_LEAP
     bias = bias + ops.where(sounds & (mine >= 0), ops.take(step, leap) + fermata * ops.take(cadence_step, leap), 0.0)
     above = now[..., voice - 1 : voice]
     bias = bias + ops.where(sounds & (above >= 0) & (candidate > above), crossing[0], 0.0)
@@ -168,10 +167,10 @@ class IntervalBias(keras.layers.Layer):
         self.voice = voice
         self.harmony = self.add_weight((voice, 12), initializer="zeros", name="harmony")
         self.parallel = self.add_weight((voice,), initializer="zeros", name="parallel")
-        self.step = self.add_weight((2 * STEPS + 1,), initializer="zeros", name="step")
+        self.step = self.add_weight((2 * MAX_LEAP + 1,), initializer="zeros", name="step")
         self.crossing = self.add_weight((1,), initializer="zeros", name="crossing")
         self.cadence_harmony = self.add_weight((voice, 12), initializer="zeros", name="cadence_harmony")
-        self.cadence_step = self.add_weight((2 * STEPS + 1,), initializer="zeros", name="cadence_step")
+        self.cadence_step = self.add_weight((2 * MAX_LEAP + 1,), initializer="zeros", name="cadence_step")
 
     def call(self, inputs: list) -> Any:
         before, now, fermata = inputs

@@ -25,31 +25,27 @@ given as a rate with its denominator, so a long piece and a short one weigh by w
   (ii-iii too), so it is looser than "an authentic, plagal, half or deceptive cadence in the
   key". Bach's own chorales meet it at about 9 fermatas in 10.
 
-The end of the module runs models side by side for that comparison: :func:`model_rows` (the
-pieces each model writes) and :func:`figure_table` (their figures, one row each).
+The module only evaluates: :func:`figures` scores pieces, :func:`figure_table` lays out the figures
+of several rows side by side; :func:`course_lib.harmonising.model_rows` writes the pieces a
+comparison of models scores.
 
 Notebook: 09_four_voices
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from itertools import combinations
-from typing import Any
 
 import numpy as np
 
-from course_lib.pianoroll import PIANO_LOWEST
-from course_lib.voices import Lines, from_roll
+from course_lib.voices import RANGES, Lines
 
 MARK_COLOURS = {"parallel": "#d00000", "crossing": "#0057d9"}  # red and blue: told apart with most colour vision
-RANGES = ((60, 79), (55, 74), (48, 67), (40, 60))  # S C4-G5, A G3-D5, T C3-G4, B E2-C4
 PAIRS = tuple(combinations(range(4), 2))  # (upper, lower): all six pairs
 ADJACENT = ((0, 1), (1, 2), (2, 3))
 UPPER_ADJACENT = ((0, 1), (1, 2))
 CADENCE_APPROACH = (1, 2, 5, 7, 10, 11)  # (root - previous bass) mod 12: a step or a fourth/fifth, not a third
-JSB_OCTAVE = 12  # the JSB split is written an octave above sounding pitch (median MIDI 74 against the chorales' 62)
 # figure: (count, denominator, scale): reported as scale * count / denominator
 FIGURES = {
     "parallel_fifths": ("fifths", "pair_moves", 100),
@@ -177,7 +173,7 @@ def rates(counts: dict[str, int]) -> dict[str, float]:
     }
 
 
-def evaluate(pieces: Lines | Iterable[Lines]) -> dict[str, float]:
+def figures(pieces: Lines | Iterable[Lines]) -> dict[str, float]:
     """Every figure of the evaluator over one piece or many (counts pooled, then divided).
 
     Notebook: 09_four_voices
@@ -231,55 +227,6 @@ def marks(lines: Lines) -> dict[tuple[int, float], str]:
             for at in (step - 1, step):
                 found[(voice, _note_start(lines, at, voice))] = MARK_COLOURS["parallel"]
     return found
-
-
-# ---------------------------------------------------------------- models side by side
-
-
-def set_ups(card: dict) -> dict[str, tuple[float, bool, int]]:
-    """How a harmoniser is compared, from its card: ``{name: (temperature, rules, cadence_tries)}``.
-
-    ``"alone"``: no rules, no second tries, at ``temperature_alone`` (what the network has learned);
-    ``"rules"``: rules while sampling and second tries at cadences, as the command line harmonises.
-
-    Notebook: 09_four_voices
-    """
-    alone = card.get("temperature_alone", card["temperature"])
-    return {"alone": (alone, False, 0), "rules": (card["temperature"], True, card["cadence_tries"])}
-
-
-def model_rows(
-    melodies: Sequence[Lines],
-    harmonisers: dict[str, tuple[Any, dict]],
-    roll_models: dict[str, Any] | None = None,
-    openings: Sequence[np.ndarray] = (),
-    bars: int = 16,
-    seconds: dict[str, float] | None = None,
-) -> dict[str, list[Lines]]:
-    """The pieces each model writes, by row name, to evaluate beside Bach's.
-
-    Each piano-roll model continues each JSB opening by ``bars`` bars of four beats (seed ``i``
-    for opening ``i``), and its voices are read top-down, an octave down (:data:`JSB_OCTAVE`).
-    Each harmoniser, a ``(model, card)`` pair, harmonises the soprano of every melody (seed ``i``
-    for melody ``i``) in both :func:`set_ups`, as rows ``"NAME, alone"`` and ``"NAME, rules"``.
-    If given, ``seconds`` receives each harmoniser row's mean seconds per melody.
-
-    Notebook: 09_four_voices
-    """
-    from course_lib.harmonising import harmonise_all  # here: harmonising imports this module
-    from course_lib.sampling import generate_frames
-
-    rows = {}
-    for name, model in (roll_models or {}).items():
-        rolls = [generate_frames(model, o, 4 * bars, seed=i)[len(o) :] for i, o in enumerate(openings)]
-        rows[name] = [from_roll(roll, lowest=PIANO_LOWEST - JSB_OCTAVE) for roll in rolls]
-    for name, (model, card) in harmonisers.items():
-        for set_up, (temperature, rules, tries) in set_ups(card).items():
-            started = time.perf_counter()
-            rows[f"{name}, {set_up}"] = harmonise_all(model, list(melodies), temperature, 0, rules, tries)
-            if seconds is not None:
-                seconds[f"{name}, {set_up}"] = (time.perf_counter() - started) / max(1, len(melodies))
-    return rows
 
 
 def figure_table(figures: dict[str, dict[str, float]], names: Sequence[str]) -> str:

@@ -34,7 +34,11 @@ from course_lib.notes import Note, Piece, TempoMap, monophonic, quantise
 from course_lib.pianoroll import PIANO_LOWEST
 
 VOICE_PAD, VOICE_REST, VOICE_HOLD = 0, 1, 2
-LOWEST, HIGHEST = 28, 88  # E1..E6: every chorale voice after transposition to C major / A minor
+VOICE_NAMES = ("soprano", "alto", "tenor", "bass")  # voices 0..3 of a chorale (capitalised: music21's part names)
+# The voices' ranges, all in one place (MIDI pitches, lowest and highest):
+LOWEST, HIGHEST = 28, 88  # E1..E6: every chorale voice after transposition to C major / A minor (the tokens)
+GAN_LOWEST, GAN_HIGHEST = 36, 81  # C2..A5: the GAN's narrower window (course_lib.gan); rarer notes are dropped
+RANGES = ((60, 79), (55, 74), (48, 67), (40, 60))  # textbook ranges S C4-G5, A G3-D5, T C3-G4, B E2-C4
 VOCABULARY = HIGHEST - LOWEST + 1 + 3
 STEPS_PER_BEAT = 2  # eighth notes: a sixteenth passing note is rounded onto the grid
 POSITIONS = 12  # steps within a bar that the position feature tells apart (3/2 has 12 eighths)

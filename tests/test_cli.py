@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from course_lib import datasets, pretrained
+from course_lib import datasets, pretrained, recipes
 from course_lib.__main__ import main
 
 
@@ -82,6 +82,36 @@ def test_a_model_of_another_kind_is_named(model_files, tmp_path, capsys):
 def test_out_of_range_options_are_one_line(args, complaint, capsys):
     code, lines = run_main(args, capsys)
     assert code == 2 and len(lines) == 1 and complaint in lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["gan", "--temperature", "0.5"], "gan does not use --temperature: it takes --bars and --seed"),
+        (["chorale", "--top-k", "5"], "chorale does not use --top-k: it takes --bars, --temperature, --primer and"),
+        (["chorale-made", "--top-p", "0.9", "--top-k", "3"], "chorale-made does not use --top-k, --top-p:"),
+        (["satb", "--bars", "4"], "satb does not use --bars: it takes --primer and --seed"),
+        (["satb", "--temperature", "1"], "satb does not use --temperature"),
+        (["gan", "--primer", "0"], "gan does not use --primer"),
+    ],
+)
+def test_an_option_the_model_does_not_use_is_refused_in_one_line_before_any_work(args, complaint, tmp_path, capsys):
+    out = tmp_path / "never-made"
+    code, lines = run_main(["generate", *args, "--out", str(out)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and complaint in lines[0]
+    assert not out.exists()
+
+
+def test_every_option_a_model_takes_is_one_it_uses():
+    """The defaults fill what was not given; a given value wins; --seed is every model's."""
+    assert recipes.generate_options("melody", {"top_k": 5, "bars": None}) == {
+        **recipes.GENERATE_DEFAULTS,
+        "top_k": 5,
+    }
+    assert recipes.generate_options("gan", {"bars": 4, "temperature": None})["bars"] == 4
+    taken = {name: set(recipes.recipe(name).generate_options) for name in recipes.MODELS}
+    assert set().union(*taken.values()) == set(recipes.GENERATE_DEFAULTS)
+    assert taken["melody"] == set(recipes.GENERATE_DEFAULTS)
 
 
 @pytest.mark.parametrize("command", [["train", "melody"], ["generate", "melody"], ["data", "build"]])

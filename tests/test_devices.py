@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 TWO_RUNS = """
 import json
-from course_lib.tools.devices import split_cpu
+from course_lib.autodiff import split_cpu
 split_cpu(2)  # before the backend starts
 import keras
 from course_lib.datasets import load_jsb
@@ -72,7 +72,7 @@ def test_devices_that_cannot_split_the_batch_are_one_line(tmp_path, capsys):
 def test_cpu_threads_are_limited_for_the_running_backend():
     code = (
         "import os, course_lib, keras\n"
-        "from course_lib.tools.devices import limit_cpu_threads\n"
+        "from course_lib.autodiff import limit_cpu_threads\n"
         "limit_cpu_threads(1)\n"
         "backend = keras.backend.backend()\n"
         "if backend == 'jax':\n"

@@ -16,6 +16,7 @@ from course_lib.datasets import Chorale, Splits
 from course_lib.errors import CourseError
 from course_lib.exercises import ExerciseError
 from course_lib.notes import Note
+from course_lib.voices import GAN_LOWEST
 
 
 def test_excerpts_start_on_a_bar_line_and_keep_each_voices_top_note():
@@ -26,17 +27,17 @@ def test_excerpts_start_on_a_bar_line_and_keep_each_voices_top_note():
     classes = gan.excerpts([chorale], bars=2)
     assert classes.shape == (3, 16, 4)  # 4 bars after the pickup: three two-bar excerpts, a bar apart
     first_step = classes[0, 0]
-    assert (first_step == 60 - gan.LOWEST + 1).all()  # the excerpt starts after the pickup
-    assert classes[0, 2, 0] == 61 - gan.LOWEST + 1  # beat 2: pitch 61, two steps per beat
+    assert (first_step == 60 - GAN_LOWEST + 1).all()  # the excerpt starts after the pickup
+    assert classes[0, 2, 0] == 61 - GAN_LOWEST + 1  # beat 2: pitch 61, two steps per beat
     not_four_four = Chorale(notes=notes, time_signature=(3, 4), pickup=1.0)
     assert gan.excerpts([not_four_four]).shape == (0, gan.STEPS, 4)
 
 
 def test_classes_to_rolls_and_pieces_round_trip():
     classes = np.zeros((1, gan.STEPS, 4), dtype=int)
-    classes[0, :4, 0] = 60 - gan.LOWEST + 1  # a half note C4 in the soprano
-    classes[0, 4:6, 0] = 62 - gan.LOWEST + 1  # then a quarter D4
-    classes[0, :, 3] = 48 - gan.LOWEST + 1  # the bass holds C3 throughout
+    classes[0, :4, 0] = 60 - GAN_LOWEST + 1  # a half note C4 in the soprano
+    classes[0, 4:6, 0] = 62 - GAN_LOWEST + 1  # then a quarter D4
+    classes[0, :, 3] = 48 - GAN_LOWEST + 1  # the bass holds C3 throughout
     rolls = gan.to_rolls(classes)
     assert rolls.shape == (1, 4, gan.STEPS, 88)
     assert rolls[0, 0, :4, 60 - 21].all() and rolls[0, 0, 4:6, 62 - 21].all() and rolls[0, 1].sum() == 0

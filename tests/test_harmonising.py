@@ -76,3 +76,34 @@ def test_the_harmonise_command_with_the_shipped_model(tmp_path, capsys):
             n.pitch for n in expected.to_piece().voice(voice)
         ]
     assert "alone, no rules" in (tmp_path / "out" / "hymn-satb-alone.musicxml").read_text()
+
+
+def test_model_rows_names_every_row_and_harmonises_in_both_set_ups():
+    import keras
+    import numpy as np
+
+    from course_lib import models
+    from course_lib.voices import from_chords, soprano_only
+
+    C5, G4, E4, D5, D4 = 72, 67, 64, 74, 62
+    keras.utils.set_random_seed(0)
+    harmoniser = satb_model.satb_harmoniser(units=8, embedding=4, head=8)
+    card = {"temperature": 0.8, "temperature_alone": 0.5, "cadence_tries": 2}
+    melodies = [soprano_only(from_chords([(C5, G4, E4, 48), (D5, G4, D4, 43), (C5, G4, E4, 48)], fermatas=[2]))] * 2
+    openings = [np.eye(88, dtype=bool)[[40, 44, 47, 52]]]  # four frames of one key each
+    seconds = {}
+    rows = harmonising.model_rows(
+        melodies, {"tiny": (harmoniser, card)}, {"roll": models.pianoroll_lstm(units=8)}, openings, 2, seconds
+    )
+    assert list(rows) == ["roll", "tiny, alone", "tiny, rules"] and list(seconds) == ["tiny, alone", "tiny, rules"]
+    assert rows["roll"][0].steps == 2 * 4 * 2  # two bars of four beats after the opening, in eighth notes
+    for i, melody in enumerate(melodies):  # seed i for melody i, the card's temperature for each set-up
+        alone = satb_model.harmonise(harmoniser, melody, 0.5, i, rules=False, cadence_tries=0)
+        ruled = satb_model.harmonise(harmoniser, melody, 0.8, i, rules=True, cadence_tries=2)
+        assert np.array_equal(rows["tiny, alone"][i].tokens, alone.tokens)
+        assert np.array_equal(rows["tiny, rules"][i].tokens, ruled.tokens)
+    assert harmonising.set_ups({"temperature": 0.7, "cadence_tries": 1})["alone"] == (
+        0.7,
+        False,
+        0,
+    )  # no separate setting

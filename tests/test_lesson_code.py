@@ -1,9 +1,10 @@
 """The lesson code in the notebooks is the library's code, line for line.
 
 Notebooks 05-07 show the student the model builders, the MADE layer and the GAN with its
-`train_step` in their cells, and run those cells. The library keeps one copy of the same code
-(the command line and the other notebooks use it). A cell that opens with the lesson-code
-comment must define exactly what the named module defines, so the two can never drift apart.
+`train_step` in their cells, notebook 09 the harmoniser and its interval bias, and run those cells.
+The library keeps one copy of the same code (the command line and the other notebooks use it).
+A cell that opens with the lesson-code comment must define exactly what the named module
+defines, so the two can never drift apart.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ LESSONS = {
     "05_lstm_melody.ipynb": {"models.melody_lstm"},
     "06_lstm_chorales.ipynb": {"models.pianoroll_lstm", "models.MaskedDense", "models.MadeOutput", "models.lstm_made"},
     "07_gan_pianoroll.ipynb": {"gan.make_generator", "gan.make_critic", "gan.PianoRollGAN"},
+    "09_four_voices.ipynb": {
+        *("satb_model.satb_harmoniser", "satb_model.voice_logits", "satb_model.sample_step"),
+        *("voice_intervals.candidates", "voice_intervals.parallel_with", "voice_intervals.interval_bias"),
+        *("voice_intervals.VoiceLeadingLoss", "voice_intervals.unlikelihood"),
+    },
 }
 
 

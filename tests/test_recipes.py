@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from course_lib import pretrained, recipes, sources
@@ -45,11 +46,11 @@ def test_train_then_generate_from_the_command_line(tiny_models, tmp_path, capsys
     assert "melody epoch   1  train" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["gan", "satb"])
-def test_the_gan_and_the_harmoniser_generate_like_the_others(name, tmp_path, capsys):
+@pytest.mark.parametrize("name, option", [("gan", ["--bars", "2"]), ("satb", ["--primer", "1"])])
+def test_the_gan_and_the_harmoniser_generate_like_the_others(name, option, tmp_path, capsys):
     """Their training goes through the same code as the melody's (tests/test_runs.py trains each one)."""
     out = tmp_path / "gen"
-    assert main(["generate", name, "--bars", "2", "--primer", "1", "--out", str(out)]) == 0
+    assert main(["generate", name, *option, "--out", str(out)]) == 0
     piece = read_midi(out / f"{name}-seed0.mid")
     assert sorted({n.voice for n in piece.notes}) == [0, 1, 2, 3]  # four voices
     assert (out / f"{name}-seed0.svg").exists()
@@ -98,6 +99,21 @@ def test_generate_gan_and_clear_errors_for_bad_arguments(tmp_path, capsys):
     assert main(["generate", "melody", "--model", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
     assert main(["generate", "melody", "--primer", "9999", "--out", str(out)]) == 2
     assert "--primer must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["melody", "chorale", "satb"])
+def test_generate_reads_the_validation_split_alone_as_training_would(name):
+    """The primers ``generate`` loads (one split, in the card's vocabulary) are the training data's own."""
+    card = pretrained.card(name)
+    primers = recipes.recipe(name).primers(card)
+    valid = recipes.load_data(name, card["data"]).valid
+    assert len(primers) == len(valid) > 10
+    for mine, theirs in zip(primers, valid, strict=True):
+        if name == "satb":
+            np.testing.assert_array_equal(mine.tokens, theirs.tokens)
+            np.testing.assert_array_equal(mine.fermata, theirs.fermata)
+        else:
+            np.testing.assert_array_equal(mine, theirs)
 
 
 @pytest.mark.parametrize("name", ["chorale", "chorale-made"])

@@ -124,10 +124,10 @@ def test_rules_remove_parallels_and_second_tries_add_cadences(tiny_harmoniser):
     tried = [
         satb_model.harmonise(tiny_harmoniser, melody, 2.0, seed, rules=True, cadence_tries=30) for seed in range(6)
     ]
-    assert voice_leading.evaluate(free)["parallels"] > 0  # an untrained model at a high temperature
-    assert voice_leading.evaluate(ruled)["parallels"] == 0
-    assert voice_leading.evaluate(ruled)["crossings"] == 0
-    assert voice_leading.evaluate(tried)["cadences"] > voice_leading.evaluate(ruled)["cadences"]
+    assert voice_leading.figures(free)["parallels"] > 0  # an untrained model at a high temperature
+    assert voice_leading.figures(ruled)["parallels"] == 0
+    assert voice_leading.figures(ruled)["crossings"] == 0
+    assert voice_leading.figures(tried)["cadences"] > voice_leading.figures(ruled)["cadences"]
 
 
 def test_nll_per_voice_is_the_mean_cross_entropy(tiny_harmoniser, piece):

@@ -9,13 +9,13 @@ file's size and checksum (which
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import subprocess
 from pathlib import Path
 
 import keras
 
+from course_lib import autodiff
 from course_lib.datasets import DATA_DIR, sha256_of
 from course_lib.files import write_text_atomically
 
@@ -40,12 +40,6 @@ def code_commit(folder: Path = CODE_DIR) -> str | None:
     return commit.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
 
 
-def backend_version() -> str:
-    """The running Keras backend and its version, e.g. ``"jax 0.10.2"``."""
-    backend = keras.backend.backend()
-    return f"{backend} {getattr(importlib.import_module(backend), '__version__', '?')}"
-
-
 def write_card(model: keras.Model, path: Path, name: str, command: str, data: str, data_file: Path, **fields) -> dict:
     """Write ``path.with_suffix('.json')`` for the model saved at ``path``; return the card.
 
@@ -64,7 +58,7 @@ def write_card(model: keras.Model, path: Path, name: str, command: str, data: st
         "size_bytes": path.stat().st_size,
         "model_sha256": sha256_of(path),
         "keras": keras.__version__,
-        "backend": backend_version(),
+        "backend": autodiff.backend_version(),
         "commit": code_commit(),
     }
     write_text_atomically(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")

@@ -135,14 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     generate = groups.add_parser("generate", help="generate music and write MIDI, WAV and PNG")
     generate.add_argument("name", choices=MODELS)
     generate.add_argument("--model", type=Path, help="a .keras file from 'train' (default: the pretrained model)")
+    # None: not given, so that a model refuses an option it does not use (recipes.generate_options)
     generate.add_argument(
         "--bars",
         type=positive_int,
-        default=16,
-        help="bars of 4/4 to add after the primer (default 16; gan: two per excerpt; satb: the whole melody)",
+        help="bars of 4/4 to add after the primer (default 16; gan: two per excerpt; not satb: the whole melody)",
     )
     generate.add_argument(
-        "--temperature", type=positive_float, default=1.0, help="melody and chorale models (satb: its card's)"
+        "--temperature", type=positive_float, help="melody, chorale and chorale-made (default 1; satb: its card's)"
     )
     generate.add_argument("--top-k", type=positive_int, help="melody only: sample from the k most likely tokens")
     generate.add_argument("--top-p", type=probability, help="melody only: nucleus sampling")
@@ -150,8 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--primer",
         type=int,
-        default=0,
-        help="which validation piece opens the music (1 bar); satb: harmonises its melody",
+        help="which validation piece opens the music (1 bar; default 0); satb: harmonises its melody; not gan",
     )
     generate.add_argument("--out", type=Path, default=OUTPUT_DIR / "generated")
     harmonise = groups.add_parser("harmonise", help="harmonise a melody (MIDI) in four voices")
@@ -276,7 +275,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     chosen = recipes.recipe(args.name)
     runs.check_devices(chosen, args.devices)
     if args.devices > 1:
-        from course_lib.tools.devices import split_cpu
+        from course_lib.autodiff import split_cpu
 
         split_cpu(args.devices)  # before the backend starts
     check_writable(args.out / args.name)
@@ -304,10 +303,11 @@ def _generate(args: argparse.Namespace) -> int:
     from course_lib import pretrained, recipes
     from course_lib.tools.outputs import write_outputs
 
+    options = recipes.generate_options(args.name, {k: getattr(args, k) for k in recipes.GENERATE_DEFAULTS})
+    options["seed"] = args.seed
     check_writable(args.out)
     model, card = pretrained.load_with_card(args.name, args.model)
     started = time.perf_counter()
-    options = {k: getattr(args, k) for k in ("bars", "temperature", "top_k", "top_p", "seed", "primer")}
     generated = recipes.recipe(args.name).generate(model, card, options)
     seconds = time.perf_counter() - started
     stem = args.out / f"{args.name}-seed{args.seed}"

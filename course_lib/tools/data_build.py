@@ -17,13 +17,15 @@ from course_lib.datasets import (
     EXAMPLE_MIDI,
     JSB_FILE,
     TICKS_PER_BEAT,
-    VOICES,
     DataError,
     sha256_of,
     transposition_to_c,
     write_npz_reproducibly,
 )
 from course_lib.files import atomic_path, write_text_atomically
+from course_lib.voices import VOICE_NAMES
+
+PART_NAMES = tuple(name.capitalize() for name in VOICE_NAMES)  # music21 names the parts of a chorale so
 
 
 def write_with_card(path: Path, arrays: dict[str, np.ndarray], card_path: Path, card: dict) -> str:
@@ -42,10 +44,10 @@ def _parse_chorale(name: str) -> dict | None:
 
     score = corpus.parse(name)
     parts = {p.partName: p for p in score.parts}
-    if not all(v in parts for v in VOICES):
+    if not all(v in parts for v in PART_NAMES):
         if len(score.parts) != 4:
             return None  # extra instruments, or a divided soprano: not plain SATB
-        parts = dict(zip(VOICES, score.parts, strict=True))  # four unnamed parts, in score order
+        parts = dict(zip(PART_NAMES, score.parts, strict=True))  # four unnamed parts, in score order
     key = score.analyze("key")
     mode = "minor" if key.mode == "minor" else "major"
     shift = transposition_to_c(key.tonic.pitchClass, mode)
@@ -54,7 +56,7 @@ def _parse_chorale(name: str) -> dict | None:
     measures = list(parts["Soprano"].getElementsByClass(stream.Measure))
     pickup = float(measures[1].offset) if len(measures) > 1 and measures[0].number == 0 else 0.0
     rows, fermatas = [], []
-    for voice, part_name in enumerate(VOICES):
+    for voice, part_name in enumerate(PART_NAMES):
         for element in parts[part_name].flatten().stripTies().notes:
             if voice == 0 and any(isinstance(e, expressions.Fermata) for e in element.expressions):
                 fermatas.append(round(float(element.offset) * TICKS_PER_BEAT))

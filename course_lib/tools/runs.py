@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib import training
+from course_lib import autodiff, training
 from course_lib.errors import CourseError
 from course_lib.files import atomic_path, check_writable, remove_partial_files, write_text_atomically
 from course_lib.training import TimeLimit
@@ -373,7 +373,7 @@ def compile_frame_model(model: keras.Model, learning_rate: float = 2e-3, averagi
         optimizer=optimizer,
         loss=training.frame_loss,
         weighted_metrics=training.frame_metrics(),
-        steps_per_execution=training.steps_per_call(),
+        steps_per_execution=autodiff.steps_per_call(),
     )
 
 
@@ -383,7 +383,7 @@ def compile_token_model(model: keras.Model, learning_rate: float = 2e-3) -> None
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=training.token_loss,
         weighted_metrics=training.token_metrics(),
-        steps_per_execution=training.steps_per_call(),
+        steps_per_execution=autodiff.steps_per_call(),
     )
 
 
