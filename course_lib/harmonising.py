@@ -37,10 +37,7 @@ def load_lines() -> datasets.Splits:
 
 
 def load_split(split: str) -> list[voices.Lines]:
-    """One split of :func:`load_lines` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are converted.
-
-    Notebook: 09_four_voices
-    """
+    """One split of :func:`load_lines` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are converted."""
     return [voices.from_chorale(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
 
 

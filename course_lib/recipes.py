@@ -127,7 +127,7 @@ class TokenRecipe(Recipe):
 
     def load_data(self, source, limit=None) -> MelodyData:
         data = melody_data(source)
-        data.train = data.train[:limit]
+        data.train, data.valid, data.test = (pieces[:limit] for pieces in (data.train, data.valid, data.test))
         return data
 
     def fit(self, model, data, epochs, **run_options):
@@ -171,8 +171,7 @@ class FrameRecipe(Recipe):
     generate_options = ("bars", "temperature", "primer")
 
     def load_data(self, source, limit=None) -> datasets.Splits:
-        data = chorale_data(source)
-        return data._replace(train=list(data.train)[:limit])
+        return first_pieces(chorale_data(source), limit)
 
     def fit(self, model, data, epochs, **run_options):
         return runs().train_frame_model(
@@ -224,9 +223,7 @@ class GanRecipe(Recipe):
     def load_data(self, source, limit=None) -> datasets.Splits:
         from course_lib import gan
 
-        return datasets.Splits(
-            *(gan.load_excerpts(split)[: limit if split == "train" else None] for split in datasets.Splits._fields)
-        )
+        return datasets.Splits(*(gan.load_excerpts(split)[:limit] for split in datasets.Splits._fields))
 
     def fit(self, model, data, epochs, time_limit=None, seed=0, callbacks=(), steps_per_epoch=None, **run_options):
         from course_lib import autodiff, gan, gan_monitor
@@ -303,8 +300,7 @@ class SatbRecipe(Recipe):
     def load_data(self, source, limit=None) -> datasets.Splits:
         from course_lib import harmonising
 
-        data = harmonising.load_lines()
-        return data._replace(train=data.train[:limit])
+        return first_pieces(harmonising.load_lines(), limit)
 
     def fit(self, model, data, epochs, **run_options):
         from course_lib import satb_model
@@ -324,7 +320,7 @@ class SatbRecipe(Recipe):
     def card_fields(self, model, data, source, limit):
         from course_lib import harmonising
 
-        temperature, alone, by_temperature = harmonising.choose_temperature(model, data.valid[:limit])
+        temperature, alone, by_temperature = harmonising.choose_temperature(model, data.valid)
         return {
             **super().card_fields(model, data, source, limit),
             "unit": "nats per voice step (alto, tenor, bass; eighth-note grid)",
@@ -457,8 +453,13 @@ def evaluate(name: str, model: keras.Model, data, split: str = "valid") -> dict[
     return recipe(name).evaluate(model, getattr(data, split))
 
 
+def first_pieces(splits: datasets.Splits, limit: int | None) -> datasets.Splits:
+    """Each split cut to its first ``limit`` pieces (all of them for ``None``): ``--limit``'s smoke test."""
+    return datasets.Splits(*(list(pieces)[:limit] for pieces in splits))
+
+
 def load_data(name: str, source: str | None = None, limit: int | None = None):
-    """The data recipe ``name`` trains on (the first ``limit`` training pieces only, if given)."""
+    """The data recipe ``name`` trains on (the first ``limit`` pieces of each split only, if given)."""
     chosen = recipe(name)
     return chosen.load_data(source or chosen.default_source, limit)
 

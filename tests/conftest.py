@@ -60,7 +60,7 @@ def pytest_configure(config):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Prints how many tries each nbgrader command of the run needed: one is the norm (README, Testing)."""
     log = Path(os.environ.get("COURSE_NBGRADER_TRIES_LOG", "-"))
-    if log.is_file():
+    if not hasattr(config, "workerinput") and log.is_file():  # xdist workers run this hook too, unseen
         terminalreporter.section("nbgrader tries")
         for line in log.read_text().splitlines():
             terminalreporter.write_line(line)

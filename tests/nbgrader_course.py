@@ -59,9 +59,6 @@ def nbgrader_cli(course: Path, *args: str, tries: int = 2) -> None:
     past 6 minutes. The log is the one conftest names for the run; its summary prints it (README, Testing).
     """
     env = dict(os.environ, COURSE_QUICK="1")
-    # The graded kernels run one at a time beside the other xdist worker: one XLA thread each, not a pool
-    # per kernel competing for the 2 cores (two such runs side by side: 19.2 s against 20.3 s).
-    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`
     command = [sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"]
     reasons = []

@@ -143,3 +143,12 @@ def test_an_unknown_model_names_the_ones_there_are():
         recipes.CourseError, match="unknown model 'tcn': choose from melody, chorale, chorale-made, gan, satb"
     ):
         recipes.recipe("tcn")
+
+
+@pytest.mark.parametrize("name", ["melody", "chorale", "satb"])
+def test_limit_cuts_every_split_to_its_first_pieces(name):
+    whole, limited = recipes.load_data(name), recipes.load_data(name, limit=3)
+    for split in ("train", "valid", "test"):
+        assert len(getattr(limited, split)) == 3, split
+        for mine, theirs in zip(getattr(limited, split), getattr(whole, split)[:3], strict=True):
+            assert str(mine) == str(theirs), split

@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=positive_int, help="at most this many epochs (default: the recipe's)")
     train.add_argument("--minutes", type=positive_float, default=9.0, help="stop after the epoch that passes this time")
     train.add_argument("--out", type=Path, default=OUTPUT_DIR / "train", help="folder for NAME/ (default output/train)")
-    train.add_argument("--limit", type=positive_int, help="train on the first N training pieces only (a smoke test)")
+    train.add_argument("--limit", type=positive_int, help="use the first N pieces of each split only (a smoke test)")
     train.add_argument("--publish", action="store_true", help="copy the result into data/pretrained/ when done")
     train.add_argument("--seed", type=int, default=0, help="seeds weights, dropout and batch order (default 0)")
     train.add_argument(

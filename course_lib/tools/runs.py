@@ -459,7 +459,7 @@ def train(
     """Train a :class:`~course_lib.recipes.Recipe` into ``out/NAME/``: ``NAME.keras``, its card ``NAME.json``
     and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run exactly.
 
-    ``limit`` trains on the first ``limit`` training pieces only (a smoke test); ``command`` is
+    ``limit`` keeps the first ``limit`` pieces of each split only (a smoke test); ``command`` is
     recorded in the card; ``seed`` seeds the starting weights, dropout and batch order; ``size``
     overrides the builder's sizes (the tests train tiny models). A run resumes only with the same
     data, limit, seed and size. ``devices`` > 1 trains data-parallel (:mod:`course_lib.tools.devices`).
