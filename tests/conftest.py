@@ -34,7 +34,7 @@ BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_training.py
 # `pytest --junitxml`). pytest-xdist hands out whole files (--dist loadfile) in collection order
 # (--no-loadscope-reorder): starting the long ones first keeps a worker from being left with one at the end.
 LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores under JAX, 2026-12-03
-    "tests/test_nbgrader.py",  # ~250 s: nbgrader releases every notebook and autogrades them twice, in turn
+    "tests/test_nbgrader.py",  # ~150 s: nbgrader releases every notebook, autogrades two solved and all wrong
     "tests/test_backend_tensorflow.py",  # 50 s
     "tests/test_runs.py",  # ~70 s: five models resume exactly
     "tests/test_backend_torch.py",  # 33 s
