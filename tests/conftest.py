@@ -89,7 +89,7 @@ def tiny_models(monkeypatch):
 
     for name, size in TINY.items():
         monkeypatch.setattr(recipes.RECIPES[name], "size", {**recipes.RECIPES[name].size, **size})
-    monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {"steps_per_epoch": 10})
+    monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {**recipes.RECIPES["gan"].settings, "steps_per_epoch": 10})
     return TINY
 
 

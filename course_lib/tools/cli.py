@@ -269,11 +269,11 @@ def _import(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib import pretrained, recipes
-    from course_lib.tools import runs
+    from course_lib.tools.train import check_devices, train
 
     command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
     chosen = recipes.recipe(args.name)
-    runs.check_devices(chosen, args.devices)
+    check_devices(chosen, args.devices)
     if args.devices > 1:
         from course_lib.autodiff import split_cpu
 
@@ -281,7 +281,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     check_writable(args.out / args.name)
     if args.publish:
         check_writable(pretrained.PRETRAINED_DIR)
-    runs.train(
+    train(
         chosen,
         args.data,
         args.epochs,
@@ -301,14 +301,15 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from course_lib import pretrained, recipes
-    from course_lib.tools.outputs import write_outputs
+    from course_lib.outputs import write_outputs
 
+    generate = recipes.operation(args.name, "generate")  # a model without one says so in one line
     options = recipes.generate_options(args.name, {k: getattr(args, k) for k in recipes.GENERATE_DEFAULTS})
     options["seed"] = args.seed
     check_writable(args.out)
     model, card = pretrained.load_with_card(args.name, args.model)
     started = time.perf_counter()
-    generated = recipes.recipe(args.name).generate(model, card, options)
+    generated = generate(model, card, options)
     seconds = time.perf_counter() - started
     stem = args.out / f"{args.name}-seed{args.seed}"
     for path in write_outputs(generated.piece, stem, generated.title, **generated.score_options):
