@@ -5,17 +5,15 @@
 the command line or shipped in ``data/pretrained/`` is the same kind of object. Nothing else
 branches on a model's name.
 
-============  ==============================================  ======================================  ===============
-name          model                                           default data                            lacks
-============  ==============================================  ======================================  ===============
-melody        :func:`~course_lib.models.melody_lstm`          soprano lines of music21's chorales
+============  ==============================================  ==========================  ===========================
+name          model                                           default data                lacks
+============  ==============================================  ==========================  ===========================
+melody        :func:`~course_lib.models.melody_lstm`          music21 chorales' sopranos
 chorale       :func:`~course_lib.models.pianoroll_lstm`       the JSB standard split
 chorale-made  :func:`~course_lib.models.lstm_made`            the JSB standard split
-gan           :class:`~course_lib.gan.PianoRollGAN`           two-bar excerpts of the chorales        evaluate,
-                                                                                                      to_piece,
-                                                                                                      primers
-satb          :func:`~course_lib.satb_model.satb_harmoniser`  the chorales' four voices, split by tune  to_piece
-============  ==============================================  ======================================  ===============
+gan           :class:`~course_lib.gan.PianoRollGAN`           two-bar chorale excerpts    evaluate, to_piece, primers
+satb          :func:`~course_lib.satb_model.satb_harmoniser`  chorales, split by tune     to_piece
+============  ==============================================  ==========================  ===========================
 
 Every model has each of :data:`OPERATIONS` or names it in ``lacks`` with the reason (the
 operation is then ``None``): :func:`operation` says so in one line. Every training setting is in
@@ -46,12 +44,9 @@ from course_lib.recipe_kinds import (
     TokenRecipe,
 )
 from course_lib.settings import LEARNING_RATE
-from course_lib.sources import SOURCES
 
 if TYPE_CHECKING:  # Keras (and its backend) loads when a model is built or trained, not for the table
     import keras
-
-__all__ = ["GENERATE_DEFAULTS", "MODELS", "OPERATIONS", "OUTPUT_DIR", "RECIPES", "SOURCES", "Recipe"]
 
 OUTPUT_DIR = Path("output")
 

@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     run = notebooks.add_parser("run", help="execute solutions in full mode, keep light outputs and their provenance")
     run.add_argument("prefixes", nargs="*", help="notebook numbers or names (default: all)")
     run.add_argument("--quick", action="store_true", help="run in quick mode (COURSE_QUICK=1), as the tests do")
-    from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
+    from course_lib.recipes import MODELS, OUTPUT_DIR
+    from course_lib.sources import SOURCES
 
     train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, exact resume)")
     train.add_argument("name", choices=MODELS)
