@@ -179,7 +179,10 @@ def fit(name: str, model: keras.Model, data, epochs: int | None = None, **option
 
 
 def operation(name: str, kind: str):
-    """Operation ``kind`` (one of :data:`OPERATIONS`) of model ``name``, or a one-line error saying why it has none."""
+    """Operation ``kind`` (one of :data:`OPERATIONS`) of model ``name``, or a one-line error saying why it has none.
+
+    Notebook: 08_evaluation
+    """
     chosen = recipe(name)
     found = getattr(chosen, kind, None) if kind in OPERATIONS else None
     if found is None:
