@@ -28,7 +28,8 @@ def main() -> None:
 
     import course_lib  # noqa: F401  (quiets TensorFlow before it loads)
     from course_lib import gan_monitor, recipes
-    from course_lib.tools.runs import epoch_line, save_atomically
+    from course_lib.checkpoints import save_atomically
+    from course_lib.runs import epoch_line
 
     keras = gan_monitor.keras  # imported after course_lib, which picks the backend
 

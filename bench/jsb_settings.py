@@ -56,7 +56,7 @@ def main() -> None:
         import keras
 
         from course_lib import models, recipes
-        from course_lib.tools.runs import train_frame_model
+        from course_lib.runs import train_frame_model
         from course_lib.training import evaluate_frames
 
         jsb = recipes.load_data(args.model, "jsb")

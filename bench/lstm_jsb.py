@@ -119,13 +119,13 @@ def main() -> None:
         if args.threads:
             limit_cpu_threads(args.threads)
         from course_lib import recipes
-        from course_lib.tools import runs
+        from course_lib.tools.train import train
 
         command = "python bench/lstm_jsb.py " + " ".join(sys.argv[1:])
         for name in names:
             for seed in args.seeds:
                 print(f"--- {name}, seed {seed}, {protocols[name]}", flush=True)
-                runs.train(
+                train(
                     recipes.recipe(RECIPES[name]),
                     "jsb",
                     epochs=caps[name],

@@ -4,16 +4,17 @@ Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audi
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
 ``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``files`` (atomic writes), ``rnn_numpy``,
 ``autodiff`` (each backend's gradients), ``models``, ``training``, ``sampling``, ``melodies``,
-``sources``, ``recipes`` (every trainable model as one table), ``pretrained``, ``metrics``,
+``sources``, ``recipes`` (every trainable model as one table, its kinds in ``recipe_kinds`` and
+its shared settings in ``settings``), ``runs`` and ``checkpoints`` (resumable training runs),
+``outputs`` (the files a generated piece is written as), ``pretrained``, ``metrics``,
 ``gan``, ``gan_monitor``, ``evaluation``, ``voices``, ``voice_leading``, ``voice_intervals``,
 ``score`` (engraved scores: MusicXML and SVG), ``notation`` (how a score's notes are written),
 ``satb_model`` and ``harmonising`` (four voices), ``midi_import`` (a folder of your own MIDI
 files as a dataset) and ``exercises`` (the fallback that keeps a notebook with exercises
 running). Two subpackages: ``checks`` (the exercise checks, one module per notebook) and
-``tools`` (instructor tooling: the command line, resumable training runs, output files, model
-cards, the data builders, the notebook builder and runner, nbgrader metadata, the demo MIDI
-folder). Student-facing modules reach into ``tools`` only lazily, when a recipe trains or a
-file is written.
+``tools`` (instructor tooling: the command line, the train command's model cards and devices,
+the data builders, the notebook builder and runner, grading, the kernel watch, the demo MIDI
+folder). No other module imports ``tools`` (tests/test_import_graph.py).
 
 The Keras backend is JAX where it is installed, else TensorFlow, else PyTorch, unless
 ``KERAS_BACKEND`` says otherwise: JAX compiles the whole training step, LSTM included, with XLA,

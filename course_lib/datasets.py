@@ -5,6 +5,13 @@
 splits it by piece with a fixed seed. :func:`load_jsb` reads the benchmark split that
 published results use.
 
+One place loads each data set: this module reads the bundled files, and
+:func:`course_lib.midi_import.load_imported` a folder imported with ``data import``. Every other
+loader converts what these return for one kind of model and reads no file itself:
+:mod:`~course_lib.sources` (piano rolls, by data source), :mod:`~course_lib.melodies` (tokens),
+:mod:`~course_lib.gan` (two-bar excerpts) and :mod:`~course_lib.harmonising` (four voice lines).
+tests/test_sources.py checks that rule.
+
 Notebook: 02_representations
 """
 

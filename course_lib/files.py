@@ -5,7 +5,7 @@ over the target (a rename within a folder is atomic). A crash leaves at most a `
 which :func:`remove_partial_files` clears. No Keras here: the command line's ``data`` commands
 and the MIDI import use it too.
 
-Used by ``python -m course_lib`` (train, data import) and :mod:`course_lib.tools.runs`.
+Used by ``python -m course_lib`` (train, data import) and :mod:`course_lib.checkpoints`.
 """
 
 from __future__ import annotations

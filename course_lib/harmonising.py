@@ -140,7 +140,7 @@ def harmonise_file(
     from course_lib import pretrained
     from course_lib.midi import read_midi
     from course_lib.notes import transpose
-    from course_lib.tools.outputs import write_outputs
+    from course_lib.outputs import write_outputs
 
     midi_path = Path(midi_path)
     if not midi_path.is_file():

@@ -27,6 +27,7 @@ from keras import layers
 
 from course_lib.metrics import log_softmax
 from course_lib.rnn_numpy import lstm_step
+from course_lib.settings import LEARNING_RATE
 from course_lib.training import EpochBatches
 from course_lib.voice_intervals import IntervalBias, VoiceLeadingLoss, candidates, interval_bias, parallel_with
 from course_lib.voice_leading import cadence_at
@@ -184,7 +185,7 @@ class Batches(EpochBatches):
         return pad_batch(chosen, bucket_length(max(p.steps for p in chosen)))
 
 
-def compile_harmoniser(model: keras.Model, learning_rate: float = 2e-3) -> keras.Model:
+def compile_harmoniser(model: keras.Model, learning_rate: float = LEARNING_RATE) -> keras.Model:
     """Adam and a cross-entropy on each voice's logits (padding is masked out).
 
     Notebook: 09_four_voices

@@ -2,7 +2,7 @@
 the compile set-up of each kind of model.
 
 Notebooks 05 and 06 call ``fit`` themselves with the pieces defined here (the batches, the loss,
-the metrics). The command line adds resumable runs (:mod:`course_lib.tools.runs`).
+the metrics). Resumable runs add a checkpoint folder (:mod:`course_lib.runs`).
 
 Notebook: 06_lstm_chorales
 """

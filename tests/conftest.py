@@ -28,7 +28,12 @@ import course_lib  # noqa: E402, F401
 # The backend matrix (tests/test_backend_tensorflow.py, tests/test_backend_torch.py) runs these files
 # again under another Keras backend; under JAX, the default, they run in the suite itself. The choice keeps the
 # matrix within about 5 minutes on 2 cores (timings: README, "Backends and Python versions").
-BACKEND_MATRIX_FILES = ("tests/test_models_sampling.py", "tests/test_training.py", "tests/test_gan.py")
+BACKEND_MATRIX_FILES = (
+    "tests/test_models.py",
+    "tests/test_sampling.py",
+    "tests/test_training.py",
+    "tests/test_gan.py",
+)
 
 # The files that take longest, longest first (seconds in one run of the whole suite on 2 cores, from
 # `pytest --junitxml`). pytest-xdist hands out whole files (--dist loadfile) in collection order
@@ -89,7 +94,7 @@ def tiny_models(monkeypatch):
 
     for name, size in TINY.items():
         monkeypatch.setattr(recipes.RECIPES[name], "size", {**recipes.RECIPES[name].size, **size})
-    monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {"steps_per_epoch": 10})
+    monkeypatch.setattr(recipes.RECIPES["gan"], "settings", {**recipes.RECIPES["gan"].settings, "steps_per_epoch": 10})
     return TINY
 
 

@@ -28,7 +28,7 @@ import keras
 from course_lib.datasets import load_jsb
 from course_lib.models import lstm_made
 from course_lib.tools.devices import data_parallel
-from course_lib.tools.runs import train_frame_model
+from course_lib.runs import train_frame_model
 jsb = load_jsb()
 runs = {}
 for count in (1, 2):

@@ -66,9 +66,44 @@ def test_the_search_finds_a_cycle_when_there_is_one():
 
 
 def test_the_graph_sees_function_level_imports():
-    assert "course_lib.harmonising" in GRAPH["course_lib.recipes"]  # imported inside SatbRecipe's methods
+    assert "course_lib.harmonising" in GRAPH["course_lib.recipe_kinds"]  # imported inside SatbRecipe's methods
     assert "course_lib.voice_leading" in GRAPH["course_lib.voice_intervals"]
 
 
 def test_course_lib_has_no_import_cycle():
     assert cycle(GRAPH) == []
+
+
+TOOLS = "course_lib.tools"
+ENTRY_POINT = "course_lib.__main__"  # ``python -m course_lib`` runs the command line, which is a tool
+
+
+def imports_tools(names: set[str]) -> bool:
+    return any(name == TOOLS or name.startswith(TOOLS + ".") for name in names)
+
+
+def test_no_library_module_imports_the_tools():
+    """The line between lesson code and instructor tooling: only the tools (and the entry point) import them."""
+    library = [name for name in GRAPH if not imports_tools({name}) and name != ENTRY_POINT]
+    assert [name for name in library if imports_tools(GRAPH[name])] == []
+    assert imports_tools(GRAPH[ENTRY_POINT])  # the one exception is still where the rule says
+
+
+def test_no_solution_notebook_imports_the_tools():
+    import nbformat
+
+    for path in sorted((PACKAGE.parent / "solutions").glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        code = "\n".join(cell.source for cell in cells if cell.cell_type == "code")
+        assert TOOLS not in code, path.name
+
+
+def test_the_tools_stay_small():
+    sizes = {name: len(path.read_text().splitlines()) for name, path in MODULES.items() if imports_tools({name})}
+    assert len(sizes) > 5 and max(sizes.values()) <= 450, sizes
+
+
+def test_the_rule_sees_a_function_level_import_of_the_tools(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from course_lib.tools.cli import main\n")
+    assert imports_tools(imported(probe))

@@ -1,10 +1,11 @@
-"""What importing course_lib sets up before a notebook's first cell."""
+"""What importing course_lib sets up before a notebook's first cell; and a test file for each of its modules."""
 
 import importlib.util
 import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,12 @@ def test_jax_keeps_what_it_compiles_on_disk_for_the_next_process(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert list((tmp_path / "course_lib" / "jax").iterdir()), "nothing was cached"
+
+
+def test_every_module_has_its_own_test_file():
+    """A maintainer looks for tests/test_NAME.py first (the package itself: this file; ``__main__``: test_cli)."""
+    package = Path(course_lib.__file__).parent
+    tests = Path(__file__).parent
+    modules = [path.stem for path in package.glob("*.py") if not path.stem.startswith("__")]
+    assert len(modules) > 30
+    assert [name for name in modules if not (tests / f"test_{name}.py").exists()] == []

@@ -3,11 +3,13 @@ and the shipped models against their cards."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 from pathlib import Path
 
 import keras
+import nbformat
 import numpy as np
 import pytest
 
@@ -152,3 +154,62 @@ def test_limit_cuts_every_split_to_its_first_pieces(name):
         assert len(getattr(limited, split)) == 3, split
         for mine, theirs in zip(getattr(limited, split), getattr(whole, split)[:3], strict=True):
             assert str(mine) == str(theirs), split
+
+
+def test_every_row_of_the_table_gives_every_field_by_name():
+    tree = ast.parse(Path(recipes.__file__).read_text())
+    table = next(n for n in tree.body if isinstance(n, ast.AnnAssign) and ast.unparse(n.target) == "RECIPES")
+    rows = [n for n in ast.walk(table) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith("Recipe")]
+    assert len(rows) == len(recipes.MODELS)
+    for row in rows:
+        assert row.args == [], ast.unparse(row)
+        assert {"name", "builder", "default_source", "epochs", "settings"} <= {k.arg for k in row.keywords}
+
+
+def test_a_model_without_an_operation_says_so_in_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(recipes.GanRecipe, "generate", None)
+    monkeypatch.setattr(recipes.GanRecipe, "lacks", {**recipes.GanRecipe.lacks, "generate": "a probe, for this test"})
+    assert main(["generate", "gan", "--out", str(tmp_path / "gen")]) == 2
+    assert capsys.readouterr().err == "error: gan has no generate: a probe, for this test\n"
+    assert not (tmp_path / "gen").exists()  # refused before loading or writing anything
+    with pytest.raises(recipes.CourseError, match="^gan has no to_piece: its generate writes"):
+        recipes.to_piece("gan", np.zeros((2, 4)), {})
+    with pytest.raises(recipes.CourseError, match="^satb has no to_piece"):
+        recipes.to_piece("satb", np.zeros((2, 4)), {})
+    with pytest.raises(recipes.CourseError, match="^gan has no evaluate: a GAN has no likelihood"):
+        recipes.evaluate("gan", None, Splits([], [], []))
+
+
+def notebook_06_runs() -> dict[str, tuple[dict, dict, int]]:
+    """What notebook 06 trains each frame model with: ``{builder: (size, settings, epochs)}``, read from its code."""
+    path = Path(recipes.__file__).parents[1] / "solutions" / "06_lstm_chorales.ipynb"
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    tree = ast.parse("\n".join(line for line in "\n".join(cells).splitlines() if not line.lstrip().startswith("%")))
+    train_now = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "train_now")
+    named = train_now.args.args[-len(train_now.args.defaults) :]
+    shared = {a.arg: ast.literal_eval(d) for a, d in zip(named, train_now.args.defaults, strict=True)}
+    for call in (n for n in ast.walk(train_now) if isinstance(n, ast.Call)):
+        keywords = {k.arg: k.value for k in call.keywords}
+        called = ast.unparse(call.func)
+        if called == "FrameBatches" and "seed" in keywords:  # the training batches
+            shared["batch_size"] = ast.literal_eval(keywords["batch_size"])
+        elif called.endswith("ReduceLROnPlateau"):
+            shared["lr_patience"] = ast.literal_eval(keywords["patience"])
+        elif called == "model.fit":
+            epochs = ast.literal_eval(keywords["epochs"].orelse)  # 1 if QUICK else EPOCHS
+    found = {}
+    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "train_now"):
+        builder = call.args[0]
+        size = {k.arg: ast.literal_eval(k.value) for k in builder.keywords}
+        settings = {**shared, **{k.arg: ast.literal_eval(k.value) for k in call.keywords}}
+        found[ast.unparse(builder.func)] = (size, {k: v for k, v in settings.items() if v is not None}, epochs)
+    return found
+
+
+def test_notebook_06_trains_with_the_tables_settings():
+    """Notebook 06 writes its two models' settings out for students to read; they are the table's."""
+    trained = notebook_06_runs()
+    assert set(trained) == {"pianoroll_lstm", "lstm_made"}
+    for builder, name in (("pianoroll_lstm", "chorale"), ("lstm_made", "chorale-made")):
+        chosen = recipes.recipe(name)
+        assert trained[builder] == (chosen.size, chosen.settings, chosen.epochs), name

@@ -96,7 +96,7 @@ def test_shift_keys_moves_notes_and_drops_what_leaves_the_keyboard():
 
 def test_weight_averaging_keeps_the_averaged_weights_that_scored_best():
     from course_lib.models import pianoroll_lstm
-    from course_lib.tools.runs import train_frame_model
+    from course_lib.runs import train_frame_model
     from course_lib.training import evaluate_frames
 
     jsb = load_jsb()

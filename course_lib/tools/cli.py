@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     run = notebooks.add_parser("run", help="execute solutions in full mode, keep light outputs and their provenance")
     run.add_argument("prefixes", nargs="*", help="notebook numbers or names (default: all)")
     run.add_argument("--quick", action="store_true", help="run in quick mode (COURSE_QUICK=1), as the tests do")
-    from course_lib.recipes import MODELS, OUTPUT_DIR, SOURCES
+    from course_lib.recipes import MODELS, OUTPUT_DIR
+    from course_lib.sources import SOURCES
 
     train = groups.add_parser("train", help="train a model (early stopping, atomic checkpoints, exact resume)")
     train.add_argument("name", choices=MODELS)
@@ -269,11 +270,11 @@ def _import(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     from course_lib import pretrained, recipes
-    from course_lib.tools import runs
+    from course_lib.tools.train import check_devices, train
 
     command = "python -m course_lib " + " ".join(sys.argv[1:] if argv is None else argv)
     chosen = recipes.recipe(args.name)
-    runs.check_devices(chosen, args.devices)
+    check_devices(chosen, args.devices)
     if args.devices > 1:
         from course_lib.autodiff import split_cpu
 
@@ -281,7 +282,7 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
     check_writable(args.out / args.name)
     if args.publish:
         check_writable(pretrained.PRETRAINED_DIR)
-    runs.train(
+    train(
         chosen,
         args.data,
         args.epochs,
@@ -301,14 +302,15 @@ def _train(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from course_lib import pretrained, recipes
-    from course_lib.tools.outputs import write_outputs
+    from course_lib.outputs import write_outputs
 
+    generate = recipes.operation(args.name, "generate")  # a model without one says so in one line
     options = recipes.generate_options(args.name, {k: getattr(args, k) for k in recipes.GENERATE_DEFAULTS})
     options["seed"] = args.seed
     check_writable(args.out)
     model, card = pretrained.load_with_card(args.name, args.model)
     started = time.perf_counter()
-    generated = recipes.recipe(args.name).generate(model, card, options)
+    generated = generate(model, card, options)
     seconds = time.perf_counter() - started
     stem = args.out / f"{args.name}-seed{args.seed}"
     for path in write_outputs(generated.piece, stem, generated.title, **generated.score_options):

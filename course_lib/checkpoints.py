@@ -1,29 +1,24 @@
-"""Resumable training runs: one checkpoint folder, exact resume, a time limit and one progress line per epoch.
+"""A training run's checkpoint folder and the callbacks that make its resume exact.
 
-Every model of the recipe table (:mod:`course_lib.recipes`) trains through :func:`fit_resumable`:
-``model.fit`` with Keras's own callbacks (``ReduceLROnPlateau``, ``EarlyStopping``,
-``SwapEMAWeights``, ``BackupAndRestore``) and three of ours: :class:`EpochSeeds` (each epoch's
-batches and dropout depend on the seed and the epoch alone), :class:`RunState` (the history and
-the callbacks' counters, saved per epoch) and a time limit. A run stopped at any moment and
-started again with the same command ends with the weights an uninterrupted run would have.
-
-Used by ``python -m course_lib train`` (:func:`train`, with the recipes of :mod:`course_lib.recipes`).
+:class:`Checkpoints` is the folder; :class:`EpochSeeds` seeds each epoch's batches and dropout
+from the seed and the epoch alone; :class:`RunState` records the history and the counters of
+early stopping and of the learning-rate schedule after every epoch, and puts them back when a
+run resumes; :class:`AtEpochEnd` lets those callbacks see the averaged weights. Used by
+:func:`course_lib.runs.fit_resumable`.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from course_lib import autodiff, training
 from course_lib.errors import CourseError
-from course_lib.files import atomic_path, check_writable, remove_partial_files, write_text_atomically
-from course_lib.training import TimeLimit
+from course_lib.files import atomic_path, remove_partial_files, write_text_atomically
 
 
 def save_atomically(model: keras.Model, path: str | Path, include_optimizer: bool = True) -> Path:
@@ -275,246 +270,3 @@ class RunState(keras.callbacks.Callback):
                 self.checkpoints.write(epoch + 1, state, early.best_weights, early.best_epoch == epoch)
         if self.on_epoch:
             self.on_epoch(epoch, scores)
-
-
-def epoch_line(
-    name: str, epoch: int, scores: dict[str, float], shown: Sequence[tuple[str, str]], note: str = ""
-) -> str:
-    """One progress line: ``NAME epoch N``, the ``(label, key)`` scores in ``shown``, the learning rate, the time."""
-    minutes, seconds = divmod(int(scores["seconds"]), 60)
-    parts = [f"{name} epoch {epoch + 1:3d}", *(f"{label} {scores[key]:.3f}" for label, key in shown if key in scores)]
-    if note:
-        parts.append(note)
-    if "learning_rate" in scores:
-        parts.append(f"lr {scores['learning_rate']:.1e}")
-    return "  ".join([*parts, f"{minutes:2d}:{seconds:02d}"])
-
-
-def fit_resumable(
-    model: keras.Model,
-    training,
-    validation=None,
-    epochs: int = 200,
-    monitor: str | None = "val_nll",
-    patience: int = 10,
-    lr_patience: int = 4,
-    min_lr: float = 0.0,
-    lr_min_delta: float = 0.0,
-    time_limit: float | None = None,
-    seed: int = 0,
-    on_epoch: Callable[[int, dict], None] | None = None,
-    checkpoints: Checkpoints | None = None,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
-    steps_per_epoch: int | None = None,
-) -> dict[str, list[float]]:
-    """``model.fit`` on ``training`` (:class:`~course_lib.training.EpochBatches`) with the course's callbacks.
-
-    With a ``monitor`` (a validation score, lower is better), ``ReduceLROnPlateau`` halves the
-    learning rate after ``lr_patience`` epochs without a better score (not below ``min_lr``), and
-    ``EarlyStopping`` stops after ``patience`` and restores the best weights; weight averaging
-    (``use_ema``) is what validation and early stopping see (:class:`AtEpochEnd`). Without one
-    (the GAN) the run goes on until ``epochs`` or the time limit. ``BackupAndRestore`` saves every
-    epoch into ``checkpoints`` so a stopped run resumes; :class:`RunState` makes it go on exactly
-    as an uninterrupted one would; ``time_limit`` seconds count the time of the run's earlier
-    parts. A run whose folder says it has stopped, or has done ``epochs`` epochs, is not trained
-    again: the best weights are loaded. ``callbacks`` run at every epoch's end before the run's
-    record, and may add scores to the logs it records. Returns the history: every score of
-    ``fit``'s logs per epoch, ``learning_rate`` and ``seconds``.
-    """
-    latest = None
-    if checkpoints is not None:
-        checkpoints.check_model(model)
-        latest = checkpoints.latest() if checkpoints.exists() else None
-        if latest is not None and (latest["stopped"] or len(latest["history"]["seconds"]) >= epochs):
-            model.set_weights(checkpoints.best_weights(latest))
-            return latest["history"]
-    spent = latest["history"]["seconds"][-1] if latest is not None else 0.0  # a resumed run's time so far
-    averaging = bool(getattr(model.optimizer, "use_ema", False))
-    plateau = early_stopping = None
-    if monitor is not None:
-        plateau = keras.callbacks.ReduceLROnPlateau(
-            monitor, factor=0.5, patience=lr_patience, mode="min", min_delta=lr_min_delta, min_lr=min_lr
-        )
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor, patience=patience, mode="min", restore_best_weights=True
-        )
-    limit = TimeLimit(None if time_limit is None else time_limit - spent)
-    state = RunState(early_stopping, plateau, checkpoints, on_epoch)
-    ordered = [  # Keras calls them in this order at every epoch's start and end
-        EpochSeeds(training, seed),
-        *([keras.callbacks.SwapEMAWeights()] if averaging else []),  # validation sees the averaged weights
-        *([plateau] if plateau else []),
-        AtEpochEnd([*callbacks, *([early_stopping] if early_stopping else []), limit, state], averaging),
-        *([keras.callbacks.BackupAndRestore(str(checkpoints.backup), delete_checkpoint=False)] if checkpoints else []),
-    ]
-    model.fit(
-        training,
-        validation_data=validation,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        callbacks=ordered,
-        shuffle=False,
-        verbose=0,
-    )
-    return state.history
-
-
-def compile_frame_model(model: keras.Model, learning_rate: float = 2e-3, averaging: float | None = None) -> None:
-    """Adam (gradients clipped at norm 5), the frame loss and the frame metrics, for a piano-roll model.
-
-    ``averaging`` (e.g. 0.99) keeps an exponential moving average of the weights (Polyak
-    averaging), which smooths out the noise of the last steps: what is validated and kept.
-
-    """
-    optimizer = keras.optimizers.Adam(
-        learning_rate, clipnorm=5.0, use_ema=averaging is not None, ema_momentum=averaging or 0.99
-    )
-    model.compile(
-        optimizer=optimizer,
-        loss=training.frame_loss,
-        weighted_metrics=training.frame_metrics(),
-        steps_per_execution=autodiff.steps_per_call(),
-    )
-
-
-def compile_token_model(model: keras.Model, learning_rate: float = 2e-3) -> None:
-    """Adam (gradients clipped at norm 5), the token loss and the token metrics, for a melody model."""
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
-        loss=training.token_loss,
-        weighted_metrics=training.token_metrics(),
-        steps_per_execution=autodiff.steps_per_call(),
-    )
-
-
-def train_token_model(
-    model: keras.Model,
-    train: np.ndarray,
-    valid: np.ndarray,
-    epochs: int = 100,
-    batch_size: int = 64,
-    learning_rate: float = 2e-3,
-    seed: int = 0,
-    **run_options,
-) -> dict[str, list[float]]:
-    """Fit a melody LSTM on ``(count, length)`` token windows with early stopping on the validation NLL.
-
-    Each window is a training example: tokens ``0..length-2`` in, tokens ``1..length-1`` as
-    targets. ``run_options`` go to :func:`fit_resumable`. Returns the history.
-    """
-    compile_token_model(model, learning_rate)
-    batches = training.TokenBatches(train, batch_size, seed=seed)
-    validation = training.TokenBatches(valid, training.VALIDATION_WINDOWS, shuffle=False)
-    return fit_resumable(model, batches, validation, epochs, seed=seed, **run_options)
-
-
-def train_frame_model(
-    model: keras.Model,
-    train: list[np.ndarray],
-    valid: list[np.ndarray],
-    epochs: int = 200,
-    batch_size: int = 8,
-    learning_rate: float = 2e-3,
-    transpose: int = 0,
-    averaging: float | None = None,
-    seed: int = 0,
-    **run_options,
-) -> dict[str, list[float]]:
-    """Fit a piano-roll LSTM or LSTM-MADE on whole pieces with early stopping on the validation NLL.
-
-    ``transpose`` > 0 moves every training piece by a random number of semitones each epoch;
-    ``averaging`` keeps a moving average of the weights (:func:`compile_frame_model`).
-    ``run_options`` go to :func:`fit_resumable`. Returns the history.
-    """
-    compile_frame_model(model, learning_rate, averaging)
-    made = len(model.inputs) == 2
-    batches = training.FrameBatches(train, batch_size, made, seed=seed, transpose=transpose)
-    validation = training.FrameBatches(valid, training.VALIDATION_BATCH, made, shuffle=False)
-    return fit_resumable(model, batches, validation, epochs, seed=seed, **run_options)
-
-
-def check_devices(recipe, devices: int) -> None:
-    """Refuse ``--devices`` above 1 for a recipe that trains on one device, or a batch they cannot share."""
-    from course_lib.tools.devices import check_divides
-
-    if devices > 1 and not recipe.data_parallel:
-        raise CourseError(f"--devices: {recipe.name} trains on one device; melody, chorale and chorale-made take more")
-    if devices > 1:
-        check_divides(devices, recipe.settings.get("batch_size", recipe.batch_size))
-
-
-def train(
-    recipe,
-    source: str | None = None,
-    epochs: int | None = None,
-    out: str | Path = Path("output") / "train",
-    limit: int | None = None,
-    time_limit: float | None = 9 * 60,
-    progress: Callable[[str], None] | None = print,
-    command: str | None = None,
-    seed: int = 0,
-    devices: int = 1,
-    size: dict | None = None,
-) -> dict:
-    """Train a :class:`~course_lib.recipes.Recipe` into ``out/NAME/``: ``NAME.keras``, its card ``NAME.json``
-    and ``checkpoint/`` (every epoch, atomically). Running it again resumes an unfinished run exactly.
-
-    ``limit`` keeps the first ``limit`` pieces of each split only (a smoke test); ``command`` is
-    recorded in the card; ``seed`` seeds the starting weights, dropout and batch order; ``size``
-    overrides the builder's sizes (the tests train tiny models). A run resumes only with the same
-    data, limit, seed and size. ``devices`` > 1 trains data-parallel (:mod:`course_lib.tools.devices`).
-    Returns the card.
-    """
-    from course_lib import datasets, sources
-    from course_lib.tools.cards import write_card
-    from course_lib.tools.devices import data_parallel
-
-    name = recipe.name
-    source = source or recipe.default_source
-    if source not in recipe.sources and (source in sources.SOURCES or len(recipe.sources) == 1):
-        raise CourseError(f"{name} trains on {' or '.join(recipe.sources)}, not {source!r}")
-    check_devices(recipe, devices)
-    folder = check_writable(Path(out) / name)
-    data = recipe.load_data(source, limit)
-    checkpoints = Checkpoints(folder / "checkpoint")
-    settings = {"model": name, "data": source, "data_sha256": datasets.sha256_of(sources.data_file(source))}
-    checkpoints.check_settings({**settings, "limit": limit, "seed": seed, **({"size": size} if size else {})})
-    if progress and checkpoints.exists():
-        progress(f"resuming from {checkpoints.folder}")
-
-    def report(epoch: int, scores: dict) -> None:
-        if progress:
-            progress(epoch_line(name, epoch, scores, recipe.shown, recipe.note))
-
-    with data_parallel(devices, recipe.settings.get("batch_size", recipe.batch_size)) as where:
-        if progress and devices > 1:
-            progress(f"training on {where}")
-        keras.utils.set_random_seed(seed)  # the starting weights
-        model = recipe.build(data, size)
-        history = recipe.fit(
-            model,
-            data,
-            epochs or recipe.epochs,
-            time_limit=time_limit,
-            seed=seed,
-            on_epoch=report,
-            checkpoints=checkpoints,
-        )
-    path = save_atomically(recipe.saved(model), folder / f"{name}.keras", include_optimizer=False)
-    card = write_card(
-        recipe.saved(model),
-        path,
-        name=name,
-        command=command or f"python -m course_lib train {name} --data {source}",
-        data=source,
-        data_file=sources.data_file(source),  # for an imported folder: its manifest
-        seed=seed,
-        devices=devices,
-        epochs=len(history["seconds"]),
-        train_seconds=round(history["seconds"][-1], 1),
-        **recipe.card_fields(model, data, source, limit),
-    )
-    if progress:
-        scores = {k: card[k] for k in ("valid", "test", "within_target") if k in card}
-        progress(f"wrote {path} ({card['size_bytes'] / 1e6:.1f} MB); {scores}")
-    return card
