@@ -38,11 +38,11 @@ BACKEND_MATRIX_FILES = (
 # The files that take longest, longest first (seconds in one run of the whole suite on 2 cores, from
 # `pytest --junitxml`). pytest-xdist hands out whole files (--dist loadfile) in collection order
 # (--no-loadscope-reorder): starting the long ones first keeps a worker from being left with one at the end.
-LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores under JAX, 2026-12-03
-    "tests/test_nbgrader.py",  # ~150 s: nbgrader releases every notebook, autogrades two solved and all wrong
-    "tests/test_backend_tensorflow.py",  # 50 s
+LONGEST_FIRST = (  # seconds per file in a run of the whole suite on 2 cores under JAX, 2026-12-06
+    "tests/test_nbgrader.py",  # ~210 s: nbgrader releases every notebook, autogrades two solved and all wrong
+    "tests/test_backend_tensorflow.py",  # 40 s
     "tests/test_runs.py",  # ~70 s: five models resume exactly
-    "tests/test_backend_torch.py",  # 33 s
+    "tests/test_backend_torch.py",  # 55 s
     "tests/test_recipes.py",
     "tests/test_devices.py",
     "tests/test_midi_import.py",
