@@ -10,7 +10,7 @@ the socket, but the poll sleeps on until its timeout. Run::
     .venv/bin/python bench/kernel_stall.py
 
 and it prints how long the poll waited for a reply that was already there, with each kind of send.
-README, "Testing", says what this meant for the test suite and what the course changed.
+README, "When a notebook run stalls", says what this meant for the test suite and what the course changed.
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ def live_monitor(real_classes: np.ndarray, **options) -> GanMonitor:
     which JupyterLab, Colab, VS Code and a notebook client such as nbgrader all show the same way. It does
     not capture output in an ``ipywidgets.Output``: a headless client answers each capture with a widget
     update on the shell channel, and that answer can hide the cell's reply from the client and stall
-    it (README, "Testing").
+    it (README, "When a notebook run stalls").
 
     Notebook: 07_gan_pianoroll
     """

@@ -63,7 +63,10 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Prints how many tries each nbgrader command of the run needed: one is the norm (README, Testing)."""
+    """Prints how many tries each nbgrader command of the run needed; one is the norm.
+
+    README, "When a notebook run stalls".
+    """
     log = Path(os.environ.get("COURSE_NBGRADER_TRIES_LOG", "-"))
     if not hasattr(config, "workerinput") and log.is_file():  # xdist workers run this hook too, unseen
         terminalreporter.section("nbgrader tries")

@@ -39,7 +39,8 @@ from course_lib.tools.nbgrader_execute import watched_autograde_steps
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.Execute.timeout = 900
-# A cell whose kernel went idle without its reply fails within 30 s, saying where (README, Testing).
+# A cell whose kernel went idle without its reply fails within 30 s, saying where
+# (README, "When a notebook run stalls").
 c.Autograde.autograde_preprocessors = watched_autograde_steps()
 # The solutions' provenance cell (how their stored outputs were made) is the instructor's: the
 # release leaves it out, as the student build does (README, instructor guide).
@@ -56,7 +57,8 @@ def nbgrader_cli(course: Path, *args: str, tries: int = 2) -> None:
 
     One try is the norm. The second try is a guard, not a cure: it is taken only when a cell lost its
     kernel reply (``LostReplyError``, raised within 30 s by the course's watch) or the command ran
-    past 6 minutes. The log is the one conftest names for the run; its summary prints it (README, Testing).
+    past 6 minutes. The log is the one conftest names for the run; its summary prints it
+    (README, "When a notebook run stalls").
     """
     env = dict(os.environ, COURSE_QUICK="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic`

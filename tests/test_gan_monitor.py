@@ -2,7 +2,7 @@
 
 Run by a headless client (nbclient, as nbgrader runs notebook 07), the monitor must leave exactly one
 figure and one table in the cell, the latest, and open no widget: a captured ``ipywidgets.Output``
-makes the client answer on the shell channel, which stalled nbgrader (README, Testing).
+makes the client answer on the shell channel, which stalled nbgrader (README, "When a notebook run stalls").
 """
 
 from __future__ import annotations

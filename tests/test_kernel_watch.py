@@ -1,6 +1,6 @@
 """course_lib.tools.kernel_watch: a notebook run whose kernel reply is lost fails in seconds, saying where.
 
-The lost reply is made on purpose, the way the nbgrader stall made it (README, Testing): while the
+The lost reply is made on purpose, the way the nbgrader stall made it (README, "When a notebook run stalls"): while the
 kernel runs a cell, the client touches its shell socket outside asyncio's view (a blocking shadow of
 the socket) just after the reply has arrived. That consumes the socket's edge-triggered wake-up, so
 the client's pending poll never fires and the reply sits unread.

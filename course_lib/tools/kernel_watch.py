@@ -74,7 +74,8 @@ class ReplyWatch:
                 f"{where(self, cell, cell_index)}: the kernel went idle {self.reply_grace:.0f} s ago, but its "
                 "execute_reply never reached the client"
                 + (
-                    ": it was waiting unread in the client's shell socket (a lost wake-up; README, Testing)"
+                    ": it was waiting unread in the client's shell socket (a lost wake-up; README,"
+                    " 'When a notebook run stalls')"
                     if unread
                     else ", and the client's shell socket is empty"
                 )
