@@ -21,7 +21,6 @@ import numpy as np
 
 from course_lib import autodiff, training
 from course_lib.checkpoints import AtEpochEnd, Checkpoints, EpochSeeds, RunState
-from course_lib.settings import LEARNING_RATE
 from course_lib.training import TimeLimit
 
 
@@ -43,9 +42,9 @@ def fit_resumable(
     training,
     validation,
     epochs: int,
-    monitor: str | None = "val_nll",
-    patience: int = 10,
-    lr_patience: int = 4,
+    monitor: str | None = None,
+    patience: int | None = None,
+    lr_patience: int | None = None,
     min_lr: float = 0.0,
     lr_min_delta: float = 0.0,
     time_limit: float | None = None,
@@ -57,7 +56,8 @@ def fit_resumable(
 ) -> dict[str, list[float]]:
     """``model.fit`` on ``training`` (:class:`~course_lib.training.EpochBatches`) with the course's callbacks.
 
-    With a ``monitor`` (a validation score, lower is better), ``ReduceLROnPlateau`` halves the
+    The settings come from the recipe table (:mod:`course_lib.recipes`), which holds the only
+    defaults. With a ``monitor`` (a validation score, lower is better), ``ReduceLROnPlateau`` halves the
     learning rate after ``lr_patience`` epochs without a better score (not below ``min_lr``), and
     ``EarlyStopping`` stops after ``patience`` and restores the best weights; weight averaging
     (``use_ema``) is what validation and early stopping see (:class:`AtEpochEnd`). Without one
@@ -69,6 +69,8 @@ def fit_resumable(
     record, and may add scores to the logs it records. Returns the history: every score of
     ``fit``'s logs per epoch, ``learning_rate`` and ``seconds``.
     """
+    if monitor is not None and (patience is None or lr_patience is None):
+        raise ValueError(f"monitoring {monitor} needs patience and lr_patience (the recipe table's settings)")
     latest = None
     if checkpoints is not None:
         checkpoints.check_model(model)
@@ -107,9 +109,7 @@ def fit_resumable(
     return state.history
 
 
-def compile_frame_model(
-    model: keras.Model, learning_rate: float = LEARNING_RATE, averaging: float | None = None
-) -> None:
+def compile_frame_model(model: keras.Model, learning_rate: float, averaging: float | None = None) -> None:
     """Adam (gradients clipped at norm 5), the frame loss and the frame metrics, for a piano-roll model.
 
     ``averaging`` (e.g. 0.99) keeps an exponential moving average of the weights (Polyak
@@ -127,7 +127,7 @@ def compile_frame_model(
     )
 
 
-def compile_token_model(model: keras.Model, learning_rate: float = LEARNING_RATE) -> None:
+def compile_token_model(model: keras.Model, learning_rate: float) -> None:
     """Adam (gradients clipped at norm 5), the token loss and the token metrics, for a melody model."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
@@ -142,15 +142,17 @@ def train_token_model(
     train: np.ndarray,
     valid: np.ndarray,
     epochs: int,
-    batch_size: int = 64,
-    learning_rate: float = LEARNING_RATE,
+    *,
+    batch_size: int,
+    learning_rate: float,
     seed: int = 0,
     **run_options,
 ) -> dict[str, list[float]]:
     """Fit a melody LSTM on ``(count, length)`` token windows with early stopping on the validation NLL.
 
     Each window is a training example: tokens ``0..length-2`` in, tokens ``1..length-1`` as
-    targets. ``run_options`` go to :func:`fit_resumable`. Returns the history.
+    targets. The settings are the model's row of the recipe table; ``run_options`` go to
+    :func:`fit_resumable`. Returns the history.
     """
     compile_token_model(model, learning_rate)
     batches = training.TokenBatches(train, batch_size, seed=seed)
@@ -163,8 +165,9 @@ def train_frame_model(
     train: list[np.ndarray],
     valid: list[np.ndarray],
     epochs: int,
-    batch_size: int = 8,
-    learning_rate: float = LEARNING_RATE,
+    *,
+    batch_size: int,
+    learning_rate: float,
     transpose: int = 0,
     averaging: float | None = None,
     seed: int = 0,
@@ -174,7 +177,8 @@ def train_frame_model(
 
     ``transpose`` > 0 moves every training piece by a random number of semitones each epoch;
     ``averaging`` keeps a moving average of the weights (:func:`compile_frame_model`).
-    ``run_options`` go to :func:`fit_resumable`. Returns the history.
+    The settings are the model's row of the recipe table; ``run_options`` go to :func:`fit_resumable`.
+    Returns the history.
     """
     compile_frame_model(model, learning_rate, averaging)
     made = len(model.inputs) == 2

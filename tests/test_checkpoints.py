@@ -13,6 +13,9 @@ from course_lib import runs
 from course_lib.checkpoints import CheckpointMismatch, Checkpoints, reseed, save_atomically
 from course_lib.files import PARTIAL_PREFIX
 from course_lib.models import melody_lstm
+from course_lib.settings import LEARNING_RATE
+
+SETTINGS = {"batch_size": 8, "learning_rate": LEARNING_RATE, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
 
 
 def tiny_melody_run(epochs, checkpoints=None):
@@ -21,7 +24,7 @@ def tiny_melody_run(epochs, checkpoints=None):
     train = rng.integers(0, 6, size=(40, 9)).astype("int32")
     valid = rng.integers(0, 6, size=(8, 9)).astype("int32")
     model = melody_lstm(6, embedding=4, units=8, dropout=0.5)
-    history = runs.train_token_model(model, train, valid, epochs, batch_size=8, checkpoints=checkpoints, patience=50)
+    history = runs.train_token_model(model, train, valid, epochs, checkpoints=checkpoints, **SETTINGS)
     return model, history
 
 
@@ -48,7 +51,7 @@ def test_resuming_into_a_different_model_says_so(tmp_path):
     other = melody_lstm(6, embedding=4, units=12)
     windows = np.random.default_rng(0).integers(0, 6, size=(8, 9)).astype("int32")
     with pytest.raises(CheckpointMismatch, match="checkpoint of a different model"):
-        runs.train_token_model(other, windows, windows, 2, checkpoints=checkpoints)
+        runs.train_token_model(other, windows, windows, 2, checkpoints=checkpoints, **SETTINGS)
 
 
 def test_a_finished_model_is_saved_without_its_optimizer(tmp_path):

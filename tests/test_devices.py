@@ -35,7 +35,8 @@ for count in (1, 2):
     with data_parallel(count, batch_size=8) as where:
         keras.utils.set_random_seed(0)
         model = lstm_made(units=32, hidden=32)
-        history = train_frame_model(model, jsb.train[:16], jsb.valid[:8], epochs=2, patience=50)
+        settings = {"batch_size": 8, "learning_rate": 2e-3, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
+        history = train_frame_model(model, jsb.train[:16], jsb.valid[:8], epochs=2, **settings)
     runs[count] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
 print("RUNS", json.dumps(runs))
 """

@@ -195,6 +195,7 @@ def notebook_06_runs() -> dict[str, tuple[dict, dict, int]]:
             shared["batch_size"] = ast.literal_eval(keywords["batch_size"])
         elif called.endswith("ReduceLROnPlateau"):
             shared["lr_patience"] = ast.literal_eval(keywords["patience"])
+            shared["monitor"] = ast.literal_eval(call.args[0])
         elif called == "model.fit":
             epochs = ast.literal_eval(keywords["epochs"].orelse)  # 1 if QUICK else EPOCHS
     found = {}

@@ -3,6 +3,7 @@ resumes exactly (the checkpoint folder itself: tests/test_checkpoints.py)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import keras
@@ -60,3 +61,31 @@ def test_a_finished_run_without_validation_keeps_its_latest_weights(tiny_models,
     for a, b in zip(weights_of(tmp_path / "gan" / "gan.keras"), trained, strict=True):
         np.testing.assert_array_equal(a, b)
     assert again["generated"] == first["generated"] and again["epochs"] == 2
+
+
+def test_the_recipe_table_holds_the_only_defaults_of_its_settings():
+    """A default in runs.py for a setting the table names would be a second default, which could drift.
+
+    Only a default that turns a feature off (None, 0.0: no monitor, no floor) is allowed."""
+    named = {key for chosen in recipes.RECIPES.values() for key in chosen.settings}
+    functions = (
+        runs.fit_resumable,
+        runs.train_token_model,
+        runs.train_frame_model,
+        runs.compile_frame_model,
+        runs.compile_token_model,
+    )
+    defaults = {
+        f"{function.__name__}({name}={parameter.default!r})"
+        for function in functions
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name in named and parameter.default not in (inspect.Parameter.empty, None, 0.0)
+    }
+    assert {"batch_size", "learning_rate", "monitor", "patience", "lr_patience"} <= named
+    assert defaults == set()
+
+
+def test_a_monitored_run_without_its_patience_says_so():
+    with pytest.raises(ValueError, match="needs patience and lr_patience"):
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        runs.fit_resumable(model, None, None, 1, monitor="val_nll")

@@ -97,11 +97,14 @@ def test_shift_keys_moves_notes_and_drops_what_leaves_the_keyboard():
 def test_weight_averaging_keeps_the_averaged_weights_that_scored_best():
     from course_lib.models import pianoroll_lstm
     from course_lib.runs import train_frame_model
+    from course_lib.settings import LEARNING_RATE
     from course_lib.training import evaluate_frames
+
+    settings = {"batch_size": 8, "learning_rate": LEARNING_RATE, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
 
     jsb = load_jsb()
     model = pianoroll_lstm(units=16, deep=8)
-    history = train_frame_model(model, jsb.train[:6], jsb.valid[:3], epochs=3, averaging=0.9, patience=50)
+    history = train_frame_model(model, jsb.train[:6], jsb.valid[:3], epochs=3, averaging=0.9, **settings)
     # the returned weights are the averaged ones that scored best, not the last training weights
     assert evaluate_frames(model, jsb.valid[:3])["nll"] == pytest.approx(min(history["val_nll"]), rel=1e-5)
     assert int(np.argmin(history["val_nll"])) == 2  # still improving: the last epoch's averages are kept
