@@ -2,12 +2,14 @@
 
 Modules, in the order the notebooks meet them: ``notes`` (the note type), ``audio`` (with the
 optional ``soundfont`` renderer), ``plot``, ``widgets`` (player, sampler, quiz, latent explorer),
-``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``files`` (atomic writes), ``rnn_numpy``,
+``midi``, ``pianoroll``, ``tokens``, ``datasets``, ``tune_matching`` (which chorales share a hymn tune),
+``files`` (atomic writes), ``rnn_numpy``,
 ``autodiff`` (each backend's gradients), ``models``, ``training``, ``sampling``, ``melodies``,
 ``sources``, ``recipes`` (every trainable model as one table, its kinds in ``recipe_kinds`` and
 its shared settings in ``settings``), ``runs`` and ``checkpoints`` (resumable training runs),
 ``outputs`` (the files a generated piece is written as), ``pretrained``, ``metrics``,
-``gan``, ``gan_monitor``, ``evaluation``, ``voices``, ``voice_leading``, ``voice_intervals``,
+``gan``, ``gan_monitor``, ``evaluation``, ``voices``, ``voice_leading``, ``phrase_keys`` (the key of
+each phrase, and its cadences), ``voice_intervals``,
 ``score`` (engraved scores: MusicXML and SVG), ``notation`` (how a score's notes are written),
 ``satb_model`` and ``harmonising`` (four voices), ``midi_import`` (a folder of your own MIDI
 files as a dataset) and ``exercises`` (the fallback that keeps a notebook with exercises

@@ -28,6 +28,7 @@ import numpy as np
 
 from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap
+from course_lib.tune_matching import tune_groups
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CHORALES_FILE = DATA_DIR / "chorales.npz"
@@ -189,35 +190,26 @@ def split_by_piece(
     return Splits(pick[:n_train], pick[n_train : n_train + n_valid], pick[n_train + n_valid :])
 
 
-def tune_of(chorale: Piece, length: int = 12) -> tuple[int, ...]:
-    """The first ``length`` soprano pitches: harmonisations of the same hymn tune share them.
-
-    Notebook: 05_lstm_melody
-    """
-    return tuple(note.pitch for note in sorted(chorale.voice(0), key=lambda n: n.start)[:length])
-
-
 def split_by_tune(
     chorales: list, fractions: tuple[float, float, float] = SPLIT_FRACTIONS, seed: int = SPLIT_SEED
 ) -> Splits:
     """Like :func:`split_by_piece`, but all harmonisations of one tune land in the same split.
 
     Bach harmonised many hymn tunes more than once; with a split by piece a third of the test
-    soprano lines also occur in training. A melody model must be scored on unseen tunes.
+    soprano lines also occur in training. The tunes are found by their soprano's interval runs
+    (:func:`course_lib.tune_matching.tune_groups`), so variants in other keys count too. A melody
+    model must be scored on unseen tunes.
 
     Notebook: 05_lstm_melody
     """
-    groups: dict[tuple[int, ...], list] = {}
-    for chorale in chorales:
-        groups.setdefault(tune_of(chorale), []).append(chorale)
-    ordered = list(groups.values())
-    order = np.random.default_rng(seed).permutation(len(ordered))
+    groups = tune_groups(chorales)
+    order = np.random.default_rng(seed).permutation(len(groups))
     n_train = int(round(fractions[0] * len(chorales)))
     n_valid = int(round(fractions[1] * len(chorales)))
     out: Splits = Splits([], [], [])
     for index in order:
         target = out.train if len(out.train) < n_train else out.valid if len(out.valid) < n_valid else out.test
-        target.extend(ordered[index])
+        target.extend(chorales[i] for i in groups[index])
     return out
 
 

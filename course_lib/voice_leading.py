@@ -25,6 +25,20 @@ given as a rate with its denominator, so a long piece and a short one weigh by w
   (ii-iii too), so it is looser than "an authentic, plagal, half or deceptive cadence in the
   key". Bach's own chorales meet it at about 9 fermatas in 10.
 
+The harmoniser of notebook 09 is trained with penalties for parallels and for the cadence test
+above (:data:`PENALISED`), so those figures partly measure how well it learned the judge. The
+figures of :data:`UNPENALISED` are rules its loss never sees, several of them aware of the key
+of each phrase (:mod:`course_lib.phrase_keys`):
+
+- **hidden fifths / octaves**, per 100 moves of soprano and bass: both move the same way into a
+  perfect fifth or octave (not from one: that is a parallel) while the soprano leaps.
+- **doubled leading tones**, per 100 chords (steps where a voice starts a note and all four
+  sound): two voices on the leading tone of the phrase's key.
+- **unresolved leading tones**, per 100 leading tones in soprano or bass over a dominant chord:
+  the voice's next note is not the tonic (a leading tone held into a fermata is not counted).
+- **cadences in key**, per 100 fermatas: an authentic, plagal, half or deceptive cadence in the
+  key of the phrase (:func:`course_lib.phrase_keys.cadence_kind`).
+
 The module only evaluates: :func:`figures` scores pieces, :func:`figure_table` lays out the figures
 of several rows side by side; :func:`course_lib.harmonising.model_rows` writes the pieces a
 comparison of models scores.
@@ -39,6 +53,7 @@ from itertools import combinations
 
 import numpy as np
 
+from course_lib.phrase_keys import cadence_kind, chord_root, keys_by_step
 from course_lib.voices import RANGES, Lines
 
 MARK_COLOURS = {"parallel": "#d00000", "crossing": "#0057d9"}  # red and blue: told apart with most colour vision
@@ -57,7 +72,22 @@ FIGURES = {
     "out_of_range": ("out_of_range", "notes", 100),
     "wide_spacing": ("wide", "upper_steps", 100),
     "cadences": ("cadences", "fermatas", 100),
+    "hidden_fifths_octaves": ("hidden", "outer_moves", 100),
+    "doubled_leading_tones": ("doubled_leading", "chords", 100),
+    "unresolved_leading_tones": ("unresolved_leading", "outer_leading", 100),
+    "cadences_in_key": ("key_cadences", "fermatas", 100),
 }
+PENALISED = ("parallels", "cadences")  # what the harmoniser's loss penalises (notebook 09)
+UNPENALISED = (  # what it never sees
+    "hidden_fifths_octaves",
+    "overlaps",
+    "wide_spacing",
+    "doubled_leading_tones",
+    "unresolved_leading_tones",
+    "cadences_in_key",
+)
+OUTER = (0, 3)
+LEAP = 2  # semitones: a move larger than a whole tone is a leap
 
 
 def parallel_kind(before: tuple[int, int], after: tuple[int, int]) -> str | None:
@@ -123,7 +153,7 @@ def count(lines: Lines) -> dict[str, int]:
     sounding = p >= 0
     out = dict.fromkeys(
         ["fifths", "octaves", "unisons", "parallels", "pair_moves", "crossings", "adjacent_steps", "overlaps"]
-        + ["adjacent_moves", "out_of_range", "notes", "wide", "upper_steps", "cadences", "fermatas"],
+        + ["adjacent_moves", "out_of_range", "notes", "wide", "upper_steps", "cadences", "fermatas", "key_cadences"],
         0,
     )
     both_before = sounding[:-1]
@@ -156,9 +186,57 @@ def count(lines: Lines) -> dict[str, int]:
         notes = p[onsets[:, voice], voice]
         out["notes"] += len(notes)
         out["out_of_range"] += int(((notes < low) | (notes > high)).sum())
+    keys = keys_by_step(lines)
     for first, end in lines.fermata_spans():
         out["fermatas"] += 1
         out["cadences"] += int(cadence_at(p, first, end))
+        out["key_cadences"] += int(cadence_kind(p, first, end, keys[first]) is not None)
+    out |= key_aware_counts(lines, keys)
+    return out
+
+
+def key_aware_counts(lines: Lines, keys: Sequence) -> dict[str, int]:
+    """Hidden fifths and octaves, doubled and unresolved leading tones, with their denominators (see above)."""
+    p = lines.pitches()
+    sounding = p >= 0
+    onsets = lines.onsets()
+    out = dict.fromkeys(
+        ["hidden", "outer_moves", "doubled_leading", "chords", "unresolved_leading", "outer_leading"], 0
+    )
+    top, bass = OUTER
+    in_fermata = np.zeros(lines.steps, bool)
+    for first, end in lines.fermata_spans():
+        in_fermata[first:end] = True
+    for t in range(lines.steps - 1):
+        if not (sounding[t, [top, bass]].all() and sounding[t + 1, [top, bass]].all()):
+            continue
+        up, down = p[t + 1, top] - p[t, top], p[t + 1, bass] - p[t, bass]
+        if up == 0 and down == 0:
+            continue
+        out["outer_moves"] += 1
+        before, after = (p[t, top] - p[t, bass]) % 12, (p[t + 1, top] - p[t + 1, bass]) % 12
+        similar = up * down > 0
+        out["hidden"] += int(similar and after in (0, 7) and before != after and abs(up) > LEAP)
+    for t in range(lines.steps):
+        if not sounding[t].all():
+            continue
+        classes = p[t] % 12
+        leading = keys[t].leading_tone
+        if onsets[t].any():
+            out["chords"] += 1
+            out["doubled_leading"] += int((classes == leading).sum() >= 2)
+        if chord_root(set(classes.tolist())) not in (keys[t].dominant, keys[t].leading_tone):
+            continue
+        for voice in OUTER:
+            if not onsets[t, voice] or classes[voice] != leading:
+                continue
+            end = t + 1
+            while end < lines.steps and p[end, voice] == p[t, voice] and not onsets[end, voice]:
+                end += 1
+            if in_fermata[end - 1] or end >= lines.steps or p[end, voice] < 0:
+                continue  # held into a fermata, or the line stops: nothing to resolve into here
+            out["outer_leading"] += 1
+            out["unresolved_leading"] += int(p[end, voice] % 12 != keys[t].tonic)
     return out
 
 
@@ -229,11 +307,21 @@ def marks(lines: Lines) -> dict[tuple[int, float], str]:
     return found
 
 
-def figure_table(figures: dict[str, dict[str, float]], names: Sequence[str]) -> str:
+def figure_table(figures: dict[str, dict[str, float]], names: Sequence[str], by_figure: bool = False) -> str:
     """A table of the figures ``names``, one line per row of ``figures`` (``-`` where there was nothing to count).
+
+    ``by_figure`` turns it round: one line per figure, one column per row of ``figures``, for
+    long figure names.
 
     Notebook: 09_four_voices
     """
+    if by_figure:
+        label, width = max(map(len, names)) + 2, max(map(len, figures)) + 2
+        lines = [" " * label + "".join(f"{row:>{width}}" for row in figures)]
+        for name in names:
+            cells = [f"{'-':>{width}}" if np.isnan(v[name]) else f"{v[name]:{width}.2f}" for v in figures.values()]
+            lines.append(f"{name:{label}}" + "".join(cells))
+        return "\n".join(lines)
     label, width = max(map(len, figures)) + 2, max(map(len, names)) + 1
     lines = [" " * label + "".join(f"{name:>{width}}" for name in names)]
     for row, values in figures.items():

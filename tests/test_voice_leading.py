@@ -125,3 +125,43 @@ def test_figure_table_lines_up_and_dashes_what_has_nothing_to_count():
         "Bach          " + "      0.14     91.30",
         "a roll model  " + "      1.50         -",
     ]
+    assert vl.figure_table(figures, ["parallels", "cadences"], by_figure=True).splitlines() == [
+        " " * 11 + "          Bach  a roll model",
+        "parallels  " + "          0.14          1.50",
+        "cadences   " + "         91.30             -",
+    ]
+
+
+def test_hidden_fifths_need_similar_motion_into_the_fifth_and_a_leap_in_the_soprano():
+    leap = from_chords([(64, 60, 55, 48), (72, 60, 57, 53)])  # S E4-C5 up a sixth, B C3-F3 up: a twelfth
+    step = from_chords([(71, 67, 62, 50), (72, 67, 60, 53)])  # S B4-C5 up a step into the same twelfth
+    assert vl.figures(leap)["hidden_fifths_octaves"] == pytest.approx(100.0)  # 1 of 1 outer move
+    assert vl.figures(step)["hidden_fifths_octaves"] == 0.0
+    assert vl.figures(leap)["parallels"] == 0.0  # from a sixth: not a parallel
+
+
+CADENCE = [(72, 67, 64, 48), (72, 69, 65, 53)]  # I, IV in C major; then V and I with the fermata
+
+
+def test_a_doubled_leading_tone_is_counted_per_chord():
+    doubled = from_chords([*CADENCE, (71, 67, 59, 43), (72, 67, 64, 48)], fermatas=[3])  # V with two Bs
+    figures = vl.figures(doubled)
+    assert figures["doubled_leading_tones"] == pytest.approx(25.0)  # 1 of 4 chords
+    assert figures["cadences_in_key"] == pytest.approx(100.0)
+
+
+def test_a_leading_tone_in_the_soprano_over_the_dominant_must_rise_to_the_tonic():
+    resolved = from_chords([*CADENCE, (71, 67, 62, 43), (72, 64, 60, 48)], fermatas=[3])
+    unresolved = from_chords([*CADENCE, (71, 67, 62, 43), (67, 64, 60, 48)], fermatas=[3])
+    assert vl.figures(resolved)["unresolved_leading_tones"] == 0.0
+    assert vl.figures(unresolved)["unresolved_leading_tones"] == pytest.approx(100.0)
+    held = from_chords([*CADENCE, (71, 67, 62, 43)], fermatas=[2])  # held into the fermata: none to count
+    assert math.isnan(vl.figures(held)["unresolved_leading_tones"])
+
+
+def test_bach_meets_the_rules_his_chorales_are_judged_by():
+    from course_lib import harmonising
+
+    figures = vl.figures(harmonising.load_split("test"))
+    assert figures["cadences_in_key"] > 80 and figures["hidden_fifths_octaves"] < 1.5
+    assert figures["doubled_leading_tones"] < 1.5 and figures["unresolved_leading_tones"] < 40
