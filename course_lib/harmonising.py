@@ -86,9 +86,10 @@ def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[f
 def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voices.Lines, int]:
     """A melody (the top line of any MIDI) as soprano-only lines in C major / A minor, and the shift used.
 
-    The melody is moved by the semitones (-6..+5) that put most of its notes on the white keys,
-    then by octaves into the soprano's range. Without ``fermatas``, a fermata is put on the last
-    note and on every note followed by a rest or lasting at least twice the median note.
+    The melody is moved by the semitones (-6..+5) that put most of its notes on the white keys
+    (recorded as the lines' ``transposition``), then by octaves into the soprano's range. Without
+    ``fermatas``, a fermata is put on the last note and on every note followed by a rest or lasting
+    at least twice the median note.
 
     Notebook: 09_four_voices
     """
@@ -103,9 +104,9 @@ def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voice
     if line[-1].end > 512:
         raise voices.VoiceError(f"the melody lasts {line[-1].end:.0f} beats; the harmoniser takes at most 512")
     white = {0, 2, 4, 5, 7, 9, 11}
-    shift = max(range(-6, 6), key=lambda s: (sum((n.pitch + s) % 12 in white for n in line), -abs(s)))
-    pitches = [n.pitch + shift for n in line]
-    shift += 12 * round((67 - (min(pitches) + max(pitches)) / 2) / 12)  # centre on G4
+    key_shift = max(range(-6, 6), key=lambda s: (sum((n.pitch + s) % 12 in white for n in line), -abs(s)))
+    pitches = [n.pitch + key_shift for n in line]
+    shift = key_shift + 12 * round((67 - (min(pitches) + max(pitches)) / 2) / 12)  # centre on G4
     line = [replace(n, voice=0) for n in transpose(line, shift)]
     low, high = min(n.pitch for n in line), max(n.pitch for n in line)
     if high - low > 24:
@@ -117,7 +118,10 @@ def melody_from_piece(piece, fermatas: list[float] | None = None) -> tuple[voice
         fermatas = [
             n.start for i, n in enumerate(line) if i == last or line[i + 1].start > n.end or n.end - n.start >= long
         ]
-    lines = voices.from_notes(line, fermatas, piece.time_signature, piece.pickup, name="melody")
+    # ranges are judged in the melody's own key, in the octave chosen for the soprano
+    lines = voices.from_notes(
+        line, fermatas, piece.time_signature, piece.pickup, name="melody", transposition=key_shift
+    )
     return voices.soprano_only(lines), shift
 
 

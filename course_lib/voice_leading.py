@@ -12,7 +12,9 @@ given as a rate with its denominator, so a long piece and a short one weigh by w
 - **crossings**, per 100 adjacent-pair steps: a lower voice sounds above the voice above it.
 - **overlaps**, per 100 adjacent-pair moves: a voice moves past the note the neighbouring voice
   has just left (the alto goes above where the soprano was).
-- **out of range**, per 100 notes: a note outside S C4-G5, A G3-D5, T C3-G4, B E2-C4.
+- **out of range**, per 100 notes: a note outside S C4-G5, A G3-D5, T C3-G4, B E2-C4, at the
+  pitch the music was written: a chorale moved to C major or A minor is moved back first
+  (:attr:`~course_lib.voices.Lines.transposition`), since the move alone pushes voices out.
 - **wide spacing**, per 100 steps of soprano-alto and alto-tenor: more than an octave apart.
 - **cadences at fermatas**, per 100 fermatas. A fermata ends its phrase on a *cadence* when the
   chord sounding at the end of the fermata note is a root-position triad (all four voices sound;
@@ -183,7 +185,7 @@ def count(lines: Lines) -> dict[str, int]:
             out["wide"] += int((both & (p[:, upper] - p[:, lower] > 12)).sum())
     onsets = lines.onsets()
     for voice, (low, high) in enumerate(RANGES):
-        notes = p[onsets[:, voice], voice]
+        notes = p[onsets[:, voice], voice] - lines.transposition  # at the pitch it was written
         out["notes"] += len(notes)
         out["out_of_range"] += int(((notes < low) | (notes > high)).sum())
     keys = keys_by_step(lines)

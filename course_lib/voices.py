@@ -81,6 +81,7 @@ class Lines:
     time_signature: tuple[int, int] = (4, 4)
     pickup: float = 0.0
     name: str = ""
+    transposition: int = 0  # semitones added to the pitches the music was written at (moved to C major / A minor)
 
     @property
     def steps(self) -> int:
@@ -225,8 +226,11 @@ def from_notes(
     voices: int = 4,
     steps_per_beat: int = STEPS_PER_BEAT,
     name: str = "",
+    transposition: int = 0,
 ) -> Lines:
     """Lines from notes whose ``voice`` is 0..3 (voices without notes rest throughout).
+
+    ``transposition``: the semitones the notes were moved by from the pitch they were written at.
 
     Notebook: 09_four_voices
     """
@@ -245,6 +249,7 @@ def from_notes(
         time_signature=tuple(time_signature),
         pickup=pickup,
         name=name,
+        transposition=transposition,
     )
 
 
@@ -260,6 +265,7 @@ def from_chorale(chorale, steps_per_beat: int = STEPS_PER_BEAT) -> Lines:
         chorale.pickup,
         steps_per_beat=steps_per_beat,
         name=getattr(chorale, "name", ""),
+        transposition=getattr(chorale, "transposition", 0),
     )
 
 

@@ -15,6 +15,7 @@ def test_a_melody_is_moved_to_c_and_gets_fermatas():
     notes = [Note(0, 1, 62), Note(1, 2, 66), Note(2, 3, 69), Note(3, 4, 74), Note(5, 6, 73), Note(6, 10, 74)]
     lines, shift = harmonising.melody_from_piece(Piece(notes))
     assert shift % 12 == 10  # D -> C
+    assert lines.transposition == -2  # the key's move, without the octaves that put it in the soprano's range
     assert [voices.pitch_of(t) % 12 for t in lines.tokens[:, 0] if t > VOICE_HOLD] == [0, 4, 7, 0, 11, 0]
     assert lines.fermata_starts() == [6, 12]
     assert (lines.tokens[:, 1:] == VOICE_REST).all()

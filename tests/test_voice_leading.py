@@ -52,6 +52,30 @@ def test_ranges_count_notes_not_steps():
     assert vl.figures(lines)["out_of_range"] == pytest.approx(100 / 5)
 
 
+def test_ranges_are_judged_at_the_pitch_the_music_was_written():
+    from dataclasses import replace
+
+    lines = from_chords([(C5, G4, E4, 38), (D5, G4, E4, 38)], steps_per_chord=4)  # the bass on D2
+    moved_down = replace(lines, transposition=-2)  # written a tone higher, on E2: in range
+    assert vl.figures(moved_down)["out_of_range"] == 0.0
+    assert vl.figures(replace(lines, transposition=2))["out_of_range"] == pytest.approx(100 / 5)
+
+
+def test_bach_is_rarely_out_of_range_in_his_own_keys():
+    from course_lib import harmonising
+
+    held_out = harmonising.load_split("test")
+    assert {lines.transposition for lines in held_out} > {0}  # most were moved to C major or A minor
+    assert vl.figures(held_out)["out_of_range"] < 1.0
+    assert vl.figures([replace_transposition(x) for x in held_out])["out_of_range"] > 2.0  # as moved
+
+
+def replace_transposition(lines, semitones: int = 0):
+    from dataclasses import replace
+
+    return replace(lines, transposition=semitones)
+
+
 def test_wide_spacing_between_upper_voices_only():
     # S-A a tenth apart (too wide); T-B two octaves apart (allowed)
     lines = from_chords([(E4 + 12, C4, C4 - 12 + 7, C4 - 24)])
