@@ -2,8 +2,9 @@
 
 A GAN's losses say little about the music. Every few hundred steps :class:`GanMonitor` draws
 excerpts from the generator, scores them with :func:`excerpt_metrics` beside the real data,
-and raises a flag for the two classic failures: mode collapse (every sample alike: diversity
-far below the data's) and silence (rests everywhere).
+counts the generated excerpts that are training excerpts note for note (:func:`copied_share`),
+and raises a flag for the classic failures: mode collapse (every sample alike: diversity far
+below the data's), silence (rests everywhere) and memorising (copies of training excerpts).
 
 Notebook: 07_gan_pianoroll
 """
@@ -29,6 +30,26 @@ MAIN_METRICS = (
     "tonal_distance",
 )
 QUALIFIED_STEPS = 2  # a quarter note or longer, at two steps per beat
+COPIED_ALARM = 0.05  # a share of copied excerpts above this raises the memorising flag
+
+
+def excerpt_keys(classes: np.ndarray) -> set[bytes]:
+    """Each excerpt ``(steps, voices)`` as bytes, for an exact lookup.
+
+    Notebook: 07_gan_pianoroll
+    """
+    return {excerpt.tobytes() for excerpt in np.asarray(classes, dtype=np.int16)}
+
+
+def copied_share(classes: np.ndarray, training: set[bytes]) -> float:
+    """The share of excerpts ``(count, steps, voices)`` that are, note for note, in ``training`` (:func:`excerpt_keys`).
+
+    Diversity cannot see copying (it compares generated excerpts with each other); this can.
+
+    Notebook: 07_gan_pianoroll
+    """
+    keys = [excerpt.tobytes() for excerpt in np.asarray(classes, dtype=np.int16)]
+    return sum(key in training for key in keys) / len(keys) if keys else float("nan")
 
 
 def excerpt_metrics(classes: np.ndarray, reference_histogram: np.ndarray | None = None) -> dict[str, float]:
@@ -111,6 +132,11 @@ def alarms(generated: dict[str, float], real: dict[str, float]) -> list[str]:
             f"silence: {generated['empty_bar_rate']:.0%} of voice-bars are empty (data {real['empty_bar_rate']:.0%}). "
             "Train longer, or check that real excerpts and generated ones use the same encoding."
         )
+    if generated.get("copied", 0.0) > COPIED_ALARM:
+        found.append(
+            f"memorising: {generated['copied']:.0%} of the generated excerpts are training excerpts. "
+            "Stop earlier, or train on more data (transposed copies)."
+        )
     return found
 
 
@@ -132,6 +158,7 @@ class GanMonitor(keras.callbacks.Callback):
         self.real_histogram = metrics.pitch_class_histogram(gan.to_rolls(real_classes).any(axis=1).reshape(-1, 88))
         pick = np.random.default_rng(seed).choice(len(real_classes), min(samples, len(real_classes)), replace=False)
         self.real = excerpt_metrics(real_classes[pick], self.real_histogram)
+        self.training = excerpt_keys(real_classes)
         self.samples, self.on_update, self.seed = samples, on_update, seed
         self.history: list[dict[str, float]] = []
         self.flags: list[str] = []
@@ -140,6 +167,7 @@ class GanMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         classes = gan.binarize(self.model.sample(self.samples, seed=self.seed + 1))
         scores = excerpt_metrics(classes, self.real_histogram)
+        scores["copied"] = copied_share(classes, self.training)
         scores.update(
             step=float((epoch + 1) * (self.params or {}).get("steps", 0)),
             seconds=time.perf_counter() - self.started,
@@ -147,7 +175,8 @@ class GanMonitor(keras.callbacks.Callback):
         )
         self.history.append(scores)
         if logs is not None:  # for the callbacks after this one: a training run's record keeps them
-            logs.update({name: scores[name] for name in (*MAIN_METRICS, "diversity", "pch_distance") if name in scores})
+            shown = (*MAIN_METRICS, "diversity", "pch_distance", "copied")
+            logs.update({name: scores[name] for name in shown if name in scores})
         self.flags = alarms(scores, self.real)
         if self.on_update:
             self.on_update(self)
@@ -162,6 +191,8 @@ class GanMonitor(keras.callbacks.Callback):
                 real = self.real.get(name, 0.0)
                 mark = ("yes" if name in met else "no") if name in MAIN_METRICS else ""
                 lines.append(f"{name:<22}{latest[name]:10.3f}{real:8.3f}  {mark}")
+        if "copied" in latest:  # the data's own excerpts are all in the data: no column to compare
+            lines.append(f"{'copied':<22}{latest['copied']:10.3f}{'':8}  (training excerpts, note for note)")
         return "\n".join(lines + [f"flag: {flag}" for flag in self.flags])
 
 
@@ -218,9 +249,9 @@ SCORE_SAMPLES, SCORE_SEED = 512, 99  # what a model card's scores are measured o
 
 
 def score(generator: keras.Model, monitor: GanMonitor) -> dict[str, float]:
-    """Metrics of ``SCORE_SAMPLES`` excerpts drawn with a fixed seed (argmax binarisation).
+    """Metrics of ``SCORE_SAMPLES`` excerpts drawn with a fixed seed (argmax binarisation), copies included.
 
     Notebook: 07_gan_pianoroll
     """
     classes = gan.binarize(gan.sample(generator, SCORE_SAMPLES, SCORE_SEED))
-    return excerpt_metrics(classes, monitor.real_histogram)
+    return {**excerpt_metrics(classes, monitor.real_histogram), "copied": copied_share(classes, monitor.training)}

@@ -89,6 +89,22 @@ class Recipe:
         tempo = {} if source in SOURCES else {"tempo_bpm": tempo_of(source)}
         return {"training_pieces": len(data.train), **scores, "unit": f"nats per {self.unit}", **tempo}
 
+    def copies(self, model: keras.Model, data, steps_per_beat: int, limit: int | None, **options) -> dict:
+        """The card's copy check (:func:`course_lib.memorisation.copy_card`): what the model's music copies.
+
+        Not for a ``--limit`` run: a smoke test of a few pieces has no training data worth comparing with.
+        """
+        from course_lib.memorisation import copy_card
+
+        if limit is not None:
+            return {"copies": None}
+        training, held_out, generated = self.copy_rolls(model, data, steps_per_beat, **options)
+        return {"copies": {**copy_card(training, held_out, generated, steps_per_beat), "grid": steps_per_beat}}
+
+    def copy_rolls(self, model: keras.Model, data, steps_per_beat: int, **options) -> tuple[list, list, list]:
+        """Rolls of the training pieces, the test pieces, and music generated from validation openings."""
+        raise NotImplementedError
+
     def continuation_title(self, options: dict) -> str:
         return f"{self.name}, temperature {options['temperature']}, seed {options['seed']} (first bar: the primer)"
 
@@ -116,7 +132,25 @@ class TokenRecipe(Recipe):
     def card_fields(self, model, data, source, limit):
         vocabulary = [data.vocabulary.lowest, data.vocabulary.highest]
         fields = super().card_fields(model, data, source, limit)
-        return {**fields, "vocabulary": vocabulary, "steps_per_beat": data.steps_per_beat}
+        copies = self.copies(model, data, data.steps_per_beat, limit)
+        return {**fields, "vocabulary": vocabulary, "steps_per_beat": data.steps_per_beat, **copies}
+
+    def copy_rolls(self, model, data, steps_per_beat, **options):
+        from course_lib import sampling
+        from course_lib.memorisation import COPY_BARS, COPY_PIECES
+        from course_lib.pianoroll import to_pianoroll
+
+        rate = steps_per_beat
+
+        def roll(tokens) -> np.ndarray:
+            return to_pianoroll(data.vocabulary.decode(np.asarray(tokens), rate), steps_per_beat=rate)
+
+        opening = 4 * rate
+        generated = [
+            sampling.generate_tokens(model, list(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
+            for i, piece in enumerate(data.valid[:COPY_PIECES])
+        ]
+        return [roll(p) for p in data.train], [roll(p) for p in data.test], [roll(t) for t in generated]
 
     def to_piece(self, generated, card):
         notes = MelodyVocabulary(*card["vocabulary"]).decode(np.asarray(generated), card["steps_per_beat"])
@@ -158,7 +192,19 @@ class FrameRecipe(Recipe):
 
     def card_fields(self, model, data, source, limit):
         rate = 1 if source in SOURCES else imported_rate(source)
-        return {**super().card_fields(model, data, source, limit), "steps_per_beat": rate, "lowest": PIANO_LOWEST}
+        fields = {**super().card_fields(model, data, source, limit), "steps_per_beat": rate, "lowest": PIANO_LOWEST}
+        return {**fields, **self.copies(model, data, rate, limit)}
+
+    def copy_rolls(self, model, data, steps_per_beat, **options):
+        from course_lib import sampling
+        from course_lib.memorisation import COPY_BARS, COPY_PIECES
+
+        opening = 4 * steps_per_beat
+        generated = [
+            sampling.generate_frames(model, np.asarray(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
+            for i, piece in enumerate(data.valid[:COPY_PIECES])
+        ]
+        return list(data.train), list(data.test), generated
 
     def to_piece(self, generated, card):
         notes = from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"])
@@ -248,11 +294,14 @@ class GanRecipe(Recipe):
 
         monitor = gan_monitor.GanMonitor(data.train)
         generated = gan_monitor.score(model.generator, monitor)
+        # the same check for held-out excerpts: what a model that copies nothing would still match
+        held_out_copied = round(gan_monitor.copied_share(data.valid, monitor.training), 4) if len(data.valid) else None
         return {
             "training_excerpts": len(data.train),
             "generator_steps": int(keras.ops.convert_to_numpy(model.generator_optimizer.iterations)),
             "scored": f"{gan_monitor.SCORE_SAMPLES} excerpts, seed {gan_monitor.SCORE_SEED}, argmax binarisation",
             "generated": {k: round(v, 4) for k, v in generated.items()},
+            "held_out_copied": held_out_copied,
             "data_metrics": {k: round(v, 4) for k, v in monitor.real.items()},
             "within_target": gan_monitor.within_target(generated, monitor.real),
             "flags": gan_monitor.alarms(generated, monitor.real),
@@ -316,7 +365,29 @@ class SatbRecipe(Recipe):
             "rules": True,
             "cadence_tries": harmonising.CADENCE_TRIES,
             "valid_voice_leading": by_temperature,
+            **self.copies(model, data, 2, limit, temperature=alone),
         }
+
+    def copy_rolls(self, model, data, steps_per_beat, temperature=1.0):
+        """Alto, tenor and bass only (the harmoniser is given the soprano), harmonised alone at ``temperature``."""
+        from course_lib import satb_model, voices
+        from course_lib.memorisation import COPY_PIECES
+        from course_lib.pianoroll import to_pianoroll
+
+        def lower_voices(lines) -> np.ndarray:
+            piece = lines.to_piece()
+            piece.notes = [note for note in piece.notes if note.voice > 0]
+            return to_pianoroll(piece, steps_per_beat=lines.steps_per_beat)
+
+        generated = [
+            satb_model.harmonise(model, voices.soprano_only(lines), temperature, i, rules=False, cadence_tries=0)
+            for i, lines in enumerate(data.valid[:COPY_PIECES])
+        ]
+        return (
+            [lower_voices(x) for x in data.train],
+            [lower_voices(x) for x in data.test],
+            [lower_voices(x) for x in generated],
+        )
 
     def primers(self, card):
         from course_lib import harmonising

@@ -59,3 +59,22 @@ def test_first_pieces_cuts_each_split_and_none_keeps_all():
     splits = datasets.Splits([1, 2, 3], [4, 5], [])
     assert recipe_kinds.first_pieces(splits, 2) == datasets.Splits([1, 2], [4, 5], [])
     assert recipe_kinds.first_pieces(splits, None) == datasets.Splits([1, 2, 3], [4, 5], [])
+
+
+def test_a_card_reports_what_the_models_music_copies(tiny_harmoniser):
+    """The harmoniser's copy check: lower voices of its harmonisations and of held-out Bach against training."""
+    from course_lib import harmonising
+    from course_lib.memorisation import CopyFinder, copy_scores
+    from course_lib.pianoroll import to_pianoroll
+
+    lines = harmonising.load_lines()
+    data = datasets.Splits(lines.train[:20], lines.valid[:2], lines.test[:3])
+    chosen = recipes.recipe("satb")
+    assert chosen.copies(tiny_harmoniser, data, 2, limit=3, temperature=0.5) == {"copies": None}  # a smoke run
+    copies = chosen.copies(tiny_harmoniser, data, 2, None, temperature=0.5)["copies"]
+    assert copies["grid"] == 2 and copies["generated"]["excerpts"] > 0
+    training, held_out, _ = chosen.copy_rolls(tiny_harmoniser, data, 2, temperature=0.5)
+    whole = to_pianoroll(data.train[0].to_piece(), steps_per_beat=2)
+    assert len(training) == 20 and 0 < training[0].sum() < whole.sum()  # the soprano left out
+    assert copies["held_out"] == {k: round(v, 4) for k, v in copy_scores(CopyFinder(training), held_out, 2).items()}
+    assert copy_scores(CopyFinder(training), training[:2], 2)["copied_excerpts"] == 1.0  # the data copies itself
