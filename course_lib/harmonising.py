@@ -79,7 +79,8 @@ def choose_temperature(model: keras.Model, valid: list[voices.Lines]) -> tuple[f
         figures = voice_leading.figures(harmonise_all(model, valid, temperature))
         scored[str(temperature)] = (temperature, True, score(figures), figures)
     best = {rules: min((s for s in scored.values() if s[1] == rules), key=lambda s: s[2])[0] for rules in (True, False)}
-    table = {name: {k: round(v, 3) for k, v in s[3].items()} for name, s in scored.items()}
+    # a figure with nothing to count (no fermata, no leading tone) is NaN: null in the card's JSON
+    table = {name: {k: None if np.isnan(v) else round(v, 3) for k, v in s[3].items()} for name, s in scored.items()}
     return float(best[True]), float(best[False]), table
 
 

@@ -146,6 +146,9 @@ def copy_card(
     """
     finder = CopyFinder(training)
     return {
-        name: {key: round(value, 4) for key, value in copy_scores(finder, rolls, steps_per_beat).items()}
+        name: {
+            key: None if np.isnan(value) else round(value, 4)  # NaN (nothing to compare): null in JSON
+            for key, value in copy_scores(finder, rolls, steps_per_beat).items()
+        }
         for name, rolls in (("generated", generated), ("held_out", held_out))
     }
