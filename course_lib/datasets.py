@@ -28,7 +28,7 @@ import numpy as np
 
 from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap
-from course_lib.tune_matching import tune_groups
+from course_lib.tune_matching import group_by_runs, runs_of, tune_groups
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CHORALES_FILE = DATA_DIR / "chorales.npz"
@@ -149,13 +149,20 @@ def load_chorale_list(path: Path = CHORALES_FILE) -> list[Chorale]:
     Notebook: 02_representations
     """
     a = _verified_arrays(path, path.with_suffix(".json"))
+    return _chorales(a, range(len(a["names"])))
+
+
+def _chorales(a: dict[str, np.ndarray], indices) -> list[Chorale]:
+    """The chorales ``indices`` of the built file's arrays ``a``, as :class:`Chorale` objects."""
     ticks = float(a["ticks_per_beat"])
     starts, ends = a["start"] / ticks, a["end"] / ticks
     voice, pitch = a["voice"].tolist(), a["pitch"].tolist()
     starts, ends = starts.tolist(), ends.tolist()
     chorales = []
     fermata_offsets, fermata_beats = a.get("fermata_offsets"), (a.get("fermata_ticks", np.empty(0)) / ticks).tolist()
-    for i, name in enumerate(a["names"].tolist()):
+    names = a["names"].tolist()
+    for i in indices:
+        name = names[i]
         lo, hi = int(a["note_offsets"][i]), int(a["note_offsets"][i + 1])
         notes = [Note(starts[j], ends[j], pitch[j], 80, voice[j]) for j in range(lo, hi)]
         fermatas = () if fermata_offsets is None else fermata_beats[fermata_offsets[i] : fermata_offsets[i + 1]]
@@ -202,15 +209,39 @@ def split_by_tune(
 
     Notebook: 05_lstm_melody
     """
-    groups = tune_groups(chorales)
+    parts = _fill_by_groups(tune_groups(chorales), len(chorales), fractions, seed)
+    return Splits(*([chorales[i] for i in part] for part in parts))
+
+
+def _fill_by_groups(groups: list[list[int]], count: int, fractions: tuple[float, float, float], seed: int) -> Splits:
+    """Indices of train / valid / test: whole groups in a seeded order, each to the first split not yet full."""
     order = np.random.default_rng(seed).permutation(len(groups))
-    n_train = int(round(fractions[0] * len(chorales)))
-    n_valid = int(round(fractions[1] * len(chorales)))
+    n_train = int(round(fractions[0] * count))
+    n_valid = int(round(fractions[1] * count))
     out: Splits = Splits([], [], [])
     for index in order:
         target = out.train if len(out.train) < n_train else out.valid if len(out.valid) < n_valid else out.test
-        target.extend(chorales[i] for i in groups[index])
+        target.extend(groups[index])
     return out
+
+
+def _split_indices(a: dict[str, np.ndarray], by: str, seed: int) -> Splits:
+    """The indices of each split of the built file's chorales, found from its arrays alone.
+
+    The same split as :func:`split_by_piece` or :func:`split_by_tune` on the chorales, without
+    building them: a caller that needs one split builds only its chorales.
+    """
+    count = len(a["names"])
+    if by == "piece":
+        return split_by_piece(list(range(count)), seed=seed)
+    offsets, voice, pitch, start = a["note_offsets"], a["voice"], a["pitch"], a["start"]
+    runs = []
+    for i in range(count):
+        lo, hi = int(offsets[i]), int(offsets[i + 1])
+        soprano = np.flatnonzero(voice[lo:hi] == 0)
+        ordered = soprano[np.argsort(start[lo:hi][soprano], kind="stable")]  # as sorted() orders them
+        runs.append(runs_of(tuple(int(step) for step in np.diff(pitch[lo:hi][ordered]))))
+    return _fill_by_groups(group_by_runs(runs), count, SPLIT_FRACTIONS, seed)
 
 
 def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED, by: str = "piece") -> Splits:
@@ -223,8 +254,19 @@ def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED, by: str = 
     """
     if by not in ("piece", "tune"):
         raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
-    split = split_by_piece if by == "piece" else split_by_tune
-    return split(load_chorale_list(path), seed=seed)
+    a = _verified_arrays(path, path.with_suffix(".json"))
+    return Splits(*(_chorales(a, part) for part in _split_indices(a, by, seed)))
+
+
+def load_chorale_split(split: str, by: str = "piece", path: Path = CHORALES_FILE, seed: int = SPLIT_SEED) -> list:
+    """One split of :func:`load_chorales` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are built.
+
+    Notebook: 05_lstm_melody
+    """
+    if by not in ("piece", "tune"):
+        raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
+    a = _verified_arrays(path, path.with_suffix(".json"))
+    return _chorales(a, getattr(_split_indices(a, by, seed), split))
 
 
 def windows(sequence: np.ndarray, length: int, hop: int = 1) -> np.ndarray:

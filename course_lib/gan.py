@@ -73,7 +73,7 @@ def load_excerpts(split: str = "train") -> np.ndarray:
 
     Notebook: 07_gan_pianoroll
     """
-    return excerpts(getattr(datasets.load_chorales(), split))
+    return excerpts(datasets.load_chorale_split(split))
 
 
 def one_hot(classes: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ def load_lines() -> datasets.Splits:
 
 def load_split(split: str) -> list[voices.Lines]:
     """One split of :func:`load_lines` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are converted."""
-    return [voices.from_chorale(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
+    return [voices.from_chorale(c) for c in datasets.load_chorale_split(split, by="tune")]
 
 
 @functools.cache

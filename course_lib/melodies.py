@@ -84,7 +84,7 @@ def melody_split(source: str, split: str, vocabulary: MelodyVocabulary) -> list[
     ``vocabulary``: only that split's pieces become tokens. An imported folder loads whole, in its own.
     """
     if source == "chorales":
-        return _lines(source, getattr(datasets.load_chorales(by="tune"), split), vocabulary)
+        return _lines(source, datasets.load_chorale_split(split, by="tune"), vocabulary)
     if source == "jsb":
         return _lines(source, datasets.load_jsb_split(split), vocabulary)
     return getattr(imported_melody_data(source), split)

@@ -44,7 +44,7 @@ def chorale_split(source: str, split: str) -> list[np.ndarray]:
     if source == "jsb":
         return datasets.load_jsb_split(split)
     if source == "chorales":
-        return [chorale_roll(c) for c in getattr(datasets.load_chorales(by="tune"), split)]
+        return [chorale_roll(c) for c in datasets.load_chorale_split(split, by="tune")]
     return getattr(chorale_data(source), split)
 
 

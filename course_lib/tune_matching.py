@@ -18,6 +18,7 @@ Notebook: 05_lstm_melody
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -43,7 +44,11 @@ def interval_runs(piece: Piece, length: int = RUN) -> set[tuple[int, ...]]:
 
     Notebook: 05_lstm_melody
     """
-    steps = soprano_intervals(piece)
+    return runs_of(soprano_intervals(piece), length)
+
+
+def runs_of(steps: tuple[int, ...], length: int = RUN) -> set[tuple[int, ...]]:
+    """Every run of ``length`` successive intervals of ``steps`` (all of them, if fewer)."""
     if len(steps) <= length:
         return {steps}
     return {steps[i : i + length] for i in range(len(steps) - length + 1)}
@@ -73,8 +78,12 @@ def tune_groups(pieces: Sequence[Piece], same: float = SAME_TUNE, length: int = 
 
     Notebook: 05_lstm_melody
     """
-    runs = [interval_runs(piece, length) for piece in pieces]
-    parent = list(range(len(pieces)))
+    return group_by_runs([interval_runs(piece, length) for piece in pieces], same)
+
+
+def group_by_runs(runs: Sequence[set[tuple[int, ...]]], same: float = SAME_TUNE) -> list[list[int]]:
+    """:func:`tune_groups` from each piece's runs (for a caller that has the intervals without the pieces)."""
+    parent = list(range(len(runs)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -82,11 +91,16 @@ def tune_groups(pieces: Sequence[Piece], same: float = SAME_TUNE, length: int = 
             i = parent[i]
         return i
 
-    for i in range(len(pieces)):
-        for j in range(i + 1, len(pieces)):
-            if max(share_seen(runs[i], runs[j]), share_seen(runs[j], runs[i])) >= same:
+    holders: dict[tuple[int, ...], list[int]] = {}  # each run -> the pieces that have it
+    for i, piece_runs in enumerate(runs):
+        for run in piece_runs:
+            holders.setdefault(run, []).append(i)
+    for i, piece_runs in enumerate(runs):
+        shared = Counter(j for run in piece_runs for j in holders[run] if j > i)  # runs in common
+        for j, count in shared.items():
+            if max(count / len(piece_runs), count / len(runs[j])) >= same:
                 parent[root(j)] = root(i)
     groups: dict[int, list[int]] = {}
-    for i in range(len(pieces)):
+    for i in range(len(runs)):
         groups.setdefault(root(i), []).append(i)
     return list(groups.values())

@@ -11,6 +11,7 @@ import pytest
 from course_lib import datasets
 from course_lib.datasets import (
     DataError,
+    Splits,
     load_chorale_list,
     load_chorales,
     load_jsb,
@@ -154,3 +155,16 @@ def test_split_by_tune_on_a_lopsided_collection():
     splits = split_by_tune(variants + others, (0.5, 0.25, 0.25), seed=1)
     homes = [i for i, part in enumerate(splits) if any(p in variants for p in part)]
     assert len(homes) == 1 and sum(len(part) for part in splits) == 10
+
+
+@pytest.mark.parametrize("by", ["piece", "tune"])
+def test_the_split_from_the_arrays_is_the_split_of_the_chorales(by):
+    """load_chorales finds the split without building every chorale; it must be the pieces' own split."""
+    chorales = load_chorale_list()
+    expected = (split_by_piece if by == "piece" else split_by_tune)(chorales)
+    loaded = load_chorales(by=by)
+    for part, name in zip(expected, Splits._fields, strict=True):
+        names = [c.name for c in part]
+        assert [c.name for c in getattr(loaded, name)] == names
+        assert [c.name for c in datasets.load_chorale_split(name, by=by)] == names
+    assert loaded.test[0].notes == next(c for c in chorales if c.name == loaded.test[0].name).notes
