@@ -144,10 +144,7 @@ def _verified_arrays(
 
 
 def load_chorale_list(path: Path = CHORALES_FILE) -> list[Chorale]:
-    """Every chorale in the built file, in BWV order.
-
-    Notebook: 02_representations
-    """
+    """Every chorale in the built file, in BWV order (the notebooks take them split: :func:`load_chorales`)."""
     a = _verified_arrays(path, path.with_suffix(".json"))
     return _chorales(a, range(len(a["names"])))
 
@@ -205,9 +202,8 @@ def split_by_tune(
     Bach harmonised many hymn tunes more than once; with a split by piece a third of the test
     soprano lines also occur in training. The tunes are found by their soprano's interval runs
     (:func:`course_lib.tune_matching.tune_groups`), so variants in other keys count too. A melody
-    model must be scored on unseen tunes.
-
-    Notebook: 05_lstm_melody
+    model must be scored on unseen tunes. For any list of pieces; :func:`load_chorales` makes the
+    same split of the bundled chorales from the data file's arrays (a test checks they agree).
     """
     parts = _fill_by_groups(tune_groups(chorales), len(chorales), fractions, seed)
     return Splits(*([chorales[i] for i in part] for part in parts))
@@ -261,7 +257,7 @@ def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED, by: str = 
 def load_chorale_split(split: str, by: str = "piece", path: Path = CHORALES_FILE, seed: int = SPLIT_SEED) -> list:
     """One split of :func:`load_chorales` (``"train"``, ``"valid"`` or ``"test"``): only its chorales are built.
 
-    Notebook: 05_lstm_melody
+    For ``generate``'s primers and the harmoniser's validation melodies, which need one split only.
     """
     if by not in ("piece", "tune"):
         raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")

@@ -75,14 +75,15 @@ def tune_groups(pieces: Sequence[Piece], same: float = SAME_TUNE, length: int = 
 
     Two pieces share a group when ``same`` of either's runs occur in the other; groups are
     joined through shared members (a variant of a variant is the same tune).
-
-    Notebook: 05_lstm_melody
     """
     return group_by_runs([interval_runs(piece, length) for piece in pieces], same)
 
 
 def group_by_runs(runs: Sequence[set[tuple[int, ...]]], same: float = SAME_TUNE) -> list[list[int]]:
-    """:func:`tune_groups` from each piece's runs (for a caller that has the intervals without the pieces)."""
+    """:func:`tune_groups` from each piece's runs (for a caller that has the intervals without the pieces).
+
+    Notebook: 05_lstm_melody
+    """
     parent = list(range(len(runs)))
 
     def root(i: int) -> int:
