@@ -227,6 +227,8 @@ def _split_indices(a: dict[str, np.ndarray], by: str, seed: int) -> Splits:
     The same split as :func:`split_by_piece` or :func:`split_by_tune` on the chorales, without
     building them: a caller that needs one split builds only its chorales.
     """
+    if by not in ("piece", "tune"):
+        raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
     count = len(a["names"])
     if by == "piece":
         return split_by_piece(list(range(count)), seed=seed)
@@ -248,8 +250,6 @@ def load_chorales(path: Path = CHORALES_FILE, seed: int = SPLIT_SEED, by: str = 
 
     Notebook: 02_representations
     """
-    if by not in ("piece", "tune"):
-        raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
     a = _verified_arrays(path, path.with_suffix(".json"))
     return Splits(*(_chorales(a, part) for part in _split_indices(a, by, seed)))
 
@@ -259,8 +259,6 @@ def load_chorale_split(split: str, by: str = "piece", path: Path = CHORALES_FILE
 
     For ``generate``'s primers and the harmoniser's validation melodies, which need one split only.
     """
-    if by not in ("piece", "tune"):
-        raise ValueError(f"by must be 'piece' or 'tune', not {by!r}")
     a = _verified_arrays(path, path.with_suffix(".json"))
     return _chorales(a, getattr(_split_indices(a, by, seed), split))
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib.notes import PITCH_NAMES
 from course_lib.voices import Lines
 
 # probe-tone ratings of the twelve pitch classes above the tonic (Krumhansl and Kessler 1982)
 MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 MINOR_PROFILE = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
-PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 CADENCE_KINDS = ("authentic", "half", "plagal", "deceptive")
 # the other triads of a key, as (semitones above the tonic, minor): ii iii IV V vi; III iv v VI VII
 RELATED_MAJOR = ((2, True), (4, True), (5, False), (7, False), (9, True))
@@ -62,7 +62,7 @@ class Key:
         return (self.tonic + (8 if self.minor else 9)) % 12
 
     def __str__(self) -> str:
-        return f"{PITCH_CLASS_NAMES[self.tonic]} {'minor' if self.minor else 'major'}"
+        return f"{PITCH_NAMES[self.tonic]} {'minor' if self.minor else 'major'}"
 
 
 def _standardised(rows: np.ndarray) -> np.ndarray:

@@ -72,6 +72,9 @@ class Recipe:
     to_piece: ClassVar[Callable[..., Any] | None] = None  # (generated, card) -> Piece
     primers: ClassVar[Callable[..., Any] | None] = None  # (card) -> the validation pieces ``--primer`` picks from
     generate: ClassVar[Callable[..., Any] | None] = None  # (model, card, options) -> Generated
+    # (model, data, steps_per_beat, **options) -> rolls of the training pieces, the test pieces and music
+    # generated from validation openings, for the card's copy check (the GAN counts copied excerpts itself)
+    copy_rolls: ClassVar[Callable[..., Any] | None] = None
 
     def build(self, data, size: dict | None = None) -> keras.Model:
         return self.builder(data, **{**self.size, **(size or {})})
@@ -100,10 +103,6 @@ class Recipe:
             return {"copies": None}
         training, held_out, generated = self.copy_rolls(model, data, steps_per_beat, **options)
         return {"copies": {**copy_card(training, held_out, generated, steps_per_beat), "grid": steps_per_beat}}
-
-    def copy_rolls(self, model: keras.Model, data, steps_per_beat: int, **options) -> tuple[list, list, list]:
-        """Rolls of the training pieces, the test pieces, and music generated from validation openings."""
-        raise NotImplementedError
 
     def continuation_title(self, options: dict) -> str:
         return f"{self.name}, temperature {options['temperature']}, seed {options['seed']} (first bar: the primer)"
