@@ -41,7 +41,7 @@ PUBLISHED = {
         ("DMM-Aug (Krishnan et al. 2017, a bound)", "6.77"),
     ],
     "an autoregressive (NADE-family) output over the keys: compare the LSTM-MADE": [
-        ("RNN-NADE (Boulanger-Lewandowski et al. 2012, defined the split)", "see paper"),
+        ("RNN-NADE (Boulanger-Lewandowski et al. 2012, exact; as listed by wizwand.com, not checked here)", "5.19"),
         ("DMM-Aug-NADE (Krishnan et al. 2017, a bound, two estimates)", "5.26-5.34"),
     ],
 }
