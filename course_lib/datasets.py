@@ -34,6 +34,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CHORALES_FILE = DATA_DIR / "chorales.npz"
 CHORALES_CARD = DATA_DIR / "chorales.json"
 JSB_FILE = DATA_DIR / "jsb" / "jsb_chorales.npz"
+JSB_OCTAVE = 12  # the JSB split is written an octave above sounding pitch (median MIDI 74 against the chorales' 62)
 EXAMPLE_MIDI = DATA_DIR / "midi" / "bwv269.mid"  # notebook 01 reads it byte by byte
 TICKS_PER_BEAT = 24  # divisible by 2, 3, 4, 8: sixteenths, triplets and thirty-seconds stay exact
 CHORALE_TEMPO_BPM = 96.0

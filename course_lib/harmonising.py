@@ -180,7 +180,7 @@ def harmonise_with_card(model: keras.Model, card: dict, melody: voices.Lines, se
 
 # ---------------------------------------------------------------- models side by side
 
-JSB_OCTAVE = 12  # the JSB split is written an octave above sounding pitch (median MIDI 74 against the chorales' 62)
+JSB_OCTAVE = datasets.JSB_OCTAVE  # the JSB split is written an octave above sounding pitch
 
 
 def set_ups(card: dict) -> dict[str, tuple[float, bool, int]]:

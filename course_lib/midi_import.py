@@ -10,9 +10,10 @@ cores), and writes ``output/data/NAME/``:
 
 The split is by file, seeded, and files with identical bytes share a split, so no piece leaks
 from training into validation. By default the sustain pedal lengthens the notes it holds. Each
-imported file's entry records the share of its onsets that fall off the beat grid: near 1 for a
-recorded performance, whose rhythm the grid cannot hold. Importing an unchanged folder again
-reuses what was built.
+imported file's entry records the share of its onsets that fall off the import's step grid (what
+quantising moves) and the share that falls on no grid notation writes on (``unnotated``: near 1 for
+a recorded performance, 0 for a written file, triplets and dotted rhythms included). Importing an
+unchanged folder again reuses what was built.
 
 Notebook: 10_your_own_music
 """
@@ -44,13 +45,18 @@ IMPORT_DIR = Path("output") / "data"
 MIDI_SUFFIXES = (".mid", ".midi")
 MANIFEST_NAME = "manifest.json"
 PIECES_NAME = "pieces.npz"
-FORMAT = 2  # bump when what is stored changes: an old import is then rebuilt (2: skyline melody, pedal)
+FORMAT = 3  # bump when what is stored changes: an old import is then rebuilt (2: skyline melody, pedal; 3: unnotated)
 N_KEYS = PIANO_HIGHEST - PIANO_LOWEST + 1
 # Melodies are stored with one token per MIDI pitch (2 + pitch); a model's vocabulary is cut to the data's range.
 ALL_PITCHES = MelodyVocabulary(0, 127)
 SPLIT_NAMES = ("train", "valid", "test")
 OFF_GRID = 0.1  # an onset further than this fraction of a step from the grid is off it
-PERFORMANCE = 0.5  # a file with more than this share of onsets off the grid is played, not written, music
+# The grids notation writes onsets on, in steps per beat: thirty-seconds (dotted sixteenths, 3/8 of a
+# beat) and sixteenth triplets (eighth triplets too). A notation program puts an onset on its grid to
+# the tick; a player's onsets miss every grid by more than NOTATED_TOLERANCE of a beat.
+NOTATED_GRIDS = (8, 6)
+NOTATED_TOLERANCE = 0.01  # beats: about 5 ms at 120 beats per minute
+PERFORMANCE = 0.5  # a file with more than this share of onsets on no notated grid is played, not written, music
 SMALL_FOLDER = 64  # fewer files than this are read in this process: starting workers would cost more
 
 
@@ -132,12 +138,13 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
         time_signature=list(piece.time_signature),
         tempo_bpm=round(piece.tempo.bpm_at(0.0), 2),
         off_grid=round(off_grid_share(pitched, options.steps_per_beat), 3),
+        unnotated=round(unnotated_share(pitched), 3),
     )
     return FileResult(entry, np.packbits(roll, axis=1), melody)  # packed: 8x less to send between processes
 
 
 def off_grid_share(notes: list[Note], steps_per_beat: int) -> float:
-    """The share of onsets further than :data:`OFF_GRID` of a step from the grid: near 1 for a recorded performance.
+    """The share of onsets further than :data:`OFF_GRID` of a step from the step grid: the onsets the import moves.
 
     Notebook: 10_your_own_music
     """
@@ -145,16 +152,44 @@ def off_grid_share(notes: list[Note], steps_per_beat: int) -> float:
     return float(np.mean(np.abs(steps - np.round(steps)) > OFF_GRID)) if len(steps) else 0.0
 
 
+def unnotated_share(notes: list[Note]) -> float:
+    """The share of onsets on none of :data:`NOTATED_GRIDS`: near 1 for a recorded performance, 0 for a written file.
+
+    Triplets and dotted rhythms are on a notated grid, though off a grid of 4 steps per beat.
+
+    Notebook: 10_your_own_music
+    """
+    beats = np.array([n.start for n in notes], dtype=np.float64)
+    on_a_grid = np.zeros(len(beats), dtype=bool)
+    for per_beat in NOTATED_GRIDS:
+        on_a_grid |= np.abs(beats * per_beat - np.round(beats * per_beat)) <= NOTATED_TOLERANCE * per_beat
+    return float(np.mean(~on_a_grid)) if len(beats) else 0.0
+
+
 def performances(manifest: dict) -> list[tuple[str, float]]:
-    """``(path, share of onsets off the grid)`` of the imported files that look played rather than written.
+    """``(path, share of onsets on no notated grid)`` of the imported files that look played rather than written.
 
     Notebook: 10_your_own_music
     """
     return [
+        (e["path"], e["unnotated"])
+        for e in manifest["files"]
+        if e["status"] == "imported" and e["unnotated"] > PERFORMANCE
+    ]
+
+
+def off_the_step_grid(manifest: dict) -> list[tuple[str, float]]:
+    """``(path, share of onsets off the step grid)`` of the written files whose rhythm the import moves, most first.
+
+    Triplets and thirty-seconds fall between the steps of a coarse grid; the import puts them on the
+    nearest step. Notebook: 10_your_own_music
+    """
+    moved = [
         (e["path"], e["off_grid"])
         for e in manifest["files"]
-        if e["status"] == "imported" and e.get("off_grid", 0.0) > PERFORMANCE
+        if e["status"] == "imported" and e["off_grid"] > 0 and e["unnotated"] <= PERFORMANCE
     ]
+    return sorted(moved, key=lambda pair: -pair[1])
 
 
 def melody_tokens(notes: list[Note], steps_per_beat: int, n_steps: int) -> np.ndarray:
@@ -304,7 +339,7 @@ def import_folder(
     counts = {"files": len(entries), "imported": len(imported), "skipped": len(entries) - len(imported)}
     counts.update({s: splits.count(s) for s in SPLIT_NAMES})
     counts["identical_files"] = len(imported) - len({r.entry["sha256"] for r in imported})
-    counts["off_the_grid"] = sum(r.entry["off_grid"] > PERFORMANCE for r in imported)
+    counts["played"] = sum(r.entry["unnotated"] > PERFORMANCE for r in imported)
     manifest = {
         "name": name,
         "format": FORMAT,

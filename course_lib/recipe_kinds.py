@@ -18,9 +18,10 @@ from course_lib import datasets
 from course_lib.errors import CourseError
 from course_lib.melodies import MELODY_WINDOW, MelodyData, melody_data, melody_split, melody_windows
 from course_lib.notes import Piece, TempoMap
-from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
-from course_lib.sources import SOURCES, chorale_data, chorale_split, imported_rate, tempo_of
+from course_lib.pianoroll import PIANO_LOWEST
+from course_lib.sources import SOURCES, chorale_data, chorale_split, imported_rate, sounding_lowest, tempo_of
 from course_lib.tokens import MelodyVocabulary
+from course_lib.voices import roll_to_piece
 
 if TYPE_CHECKING:  # Keras (and its backend) loads when a model is built or trained, not for the table
     import keras
@@ -206,8 +207,9 @@ class FrameRecipe(Recipe):
         return list(data.train), list(data.test), generated
 
     def to_piece(self, generated, card):
-        notes = from_pianoroll(generated, steps_per_beat=card.get("steps_per_beat", 1), lowest=card["lowest"])
-        return Piece(notes, TempoMap.constant(card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)))
+        lowest = sounding_lowest(card["data"], card["lowest"])  # the JSB split sounds an octave below its rolls
+        tempo = card.get("tempo_bpm", datasets.CHORALE_TEMPO_BPM)
+        return roll_to_piece(generated, card.get("steps_per_beat", 1), lowest, tempo)
 
     def primers(self, card):
         return chorale_split(card["data"], "valid")

@@ -48,6 +48,15 @@ def chorale_split(source: str, split: str) -> list[np.ndarray]:
     return getattr(chorale_data(source), split)
 
 
+def sounding_lowest(source: str, lowest: int) -> int:
+    """The MIDI pitch at which the first key of a roll of ``source`` sounds (``lowest`` as the data writes it).
+
+    The JSB split is written an octave above the pitch Bach wrote (:data:`~course_lib.datasets.JSB_OCTAVE`),
+    so its rolls, and the rolls of models trained on it, are heard and engraved an octave down.
+    """
+    return lowest - datasets.JSB_OCTAVE if source == "jsb" else lowest
+
+
 def data_file(source: str) -> Path:
     """The file a data source is read from: a bundled file, or an imported dataset's manifest."""
     if source in SOURCES:

@@ -31,7 +31,7 @@ import numpy as np
 from course_lib.datasets import CHORALE_TEMPO_BPM
 from course_lib.errors import CourseError
 from course_lib.notes import Note, Piece, TempoMap, monophonic, quantise
-from course_lib.pianoroll import PIANO_LOWEST
+from course_lib.pianoroll import PIANO_LOWEST, from_pianoroll
 
 VOICE_PAD, VOICE_REST, VOICE_HOLD = 0, 1, 2
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")  # voices 0..3 of a chorale (capitalised: music21's part names)
@@ -291,6 +291,30 @@ def from_chords(
         fermata[i * steps_per_chord : (i + 1) * steps_per_chord] = True
     position = bar_positions(len(tokens), steps_per_chord, beats_per_bar)
     return Lines(tokens, position, fermata, steps_per_beat=steps_per_chord, time_signature=(beats_per_bar, 4))
+
+
+def readable_as_voices(roll: np.ndarray, lowest: int = PIANO_LOWEST) -> bool:
+    """True if :func:`from_roll` keeps every note: at most four keys a frame, all within the voices' range.
+
+    Notebook: 06_lstm_chorales
+    """
+    frames = np.asarray(roll, dtype=bool)
+    keys = np.flatnonzero(frames.any(axis=0)) + lowest
+    return bool(frames.sum(axis=1).max(initial=0) <= 4 and all(LOWEST <= k <= HIGHEST for k in keys.tolist()))
+
+
+def roll_to_piece(roll: np.ndarray, steps_per_beat: int, lowest: int, tempo_bpm: float = CHORALE_TEMPO_BPM) -> Piece:
+    """A chorale model's roll as music to hear and engrave: soprano, alto, tenor and bass, read top-down
+    (:func:`from_roll`), where that keeps every note (:func:`readable_as_voices`); else every note in one
+    voice, which a score lays out on a piano's grand staff, split at middle C.
+
+    Notebook: 06_lstm_chorales
+    """
+    if readable_as_voices(roll, lowest):
+        piece = from_roll(roll, steps_per_beat, lowest).to_piece(tempo_bpm)
+        if piece.voices() == [0, 1, 2, 3]:
+            return piece
+    return Piece(from_pianoroll(roll, steps_per_beat, lowest), TempoMap.constant(tempo_bpm))
 
 
 def from_roll(roll: np.ndarray, steps_per_beat: int = 1, lowest: int = PIANO_LOWEST) -> Lines:

@@ -274,3 +274,37 @@ def test_demo_folder_matches_the_checksums_in_its_readme():
     assert sorted(listed) == sorted(present) and len(present) == 51
     assert {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in present.items()} == listed
     assert sum(p.stat().st_size for p in present.values()) < 1_000_000
+
+
+def test_triplets_and_dotted_rhythms_are_written_music_and_a_performance_is_played(tmp_path):
+    """Onsets on a triplet or thirty-second grid are notation, though off 4 steps per beat; jittered ones are not."""
+    from course_lib.midi import read_midi
+
+    # a bar each of eighth triplets, sixteenth triplets and dotted-eighth + sixteenth pairs (3/4 and 7/8 of a beat
+    # are on the sixteenth grid, 3/8 and 7/8 on the thirty-second grid), written at 96 and 480 ticks per beat
+    onsets = [b + k / 3 for b in range(4) for k in range(3)]
+    onsets += [4 + b + k / 6 for b in range(4) for k in range(6)]
+    onsets += [8 + b + offset for b in range(4) for offset in (0.0, 0.375, 0.5, 0.875)]
+    written = [Note(start, start + 1 / 6, 60 + i % 12) for i, start in enumerate(onsets)]
+    for ticks in (96, 480):
+        notes = read_midi(write_midi(written, ticks_per_beat=ticks)).pitched_notes
+        assert midi_import.unnotated_share(notes) == 0.0
+        assert midi_import.off_grid_share(notes, 4) > 0.4  # the import's 4 steps per beat move those onsets
+
+    # the same rhythm played: onsets off by about 20 ms at 120 beats per minute (0.04 beats), as a pianist's are
+    rng = np.random.default_rng(3)
+    played = [Note(n.start + rng.normal(0, 0.04), n.end + 0.1, n.pitch) for n in written if n.start > 0]
+    assert midi_import.unnotated_share(played) > 0.6
+    # a known mixture: one onset on a triplet, one on the thirty-second grid, one 0.02 beats late
+    mixture = [Note(1 / 3, 1, 60), Note(0.375, 1, 62), Note(0.52, 1, 64)]
+    assert midi_import.unnotated_share(mixture) == pytest.approx(1 / 3)
+
+    folder = tmp_path / "music"
+    folder.mkdir()
+    write_midi(written, folder / "triplets.mid", ticks_per_beat=96)
+    write_midi(played, folder / "played.mid")
+    manifest = import_folder(folder, "grids", ImportOptions(), workers=1)
+    played_share = midi_import.unnotated_share(read_midi(write_midi(played)).pitched_notes)  # at the file's ticks
+    assert midi_import.performances(manifest) == [("played.mid", round(played_share, 3))]
+    assert [path for path, _ in midi_import.off_the_step_grid(manifest)] == ["triplets.mid"]
+    assert manifest["counts"]["played"] == 1

@@ -41,10 +41,13 @@ def test_frames_become_one_note_per_run_of_a_key_at_the_chorales_tempo():
     roll = np.zeros((4, 88), dtype=bool)
     roll[0:3, 0] = True  # the lowest key for three steps
     roll[2:4, 87] = True  # the highest for the last two
-    card = {"lowest": 21, "steps_per_beat": 2}
+    card = {"lowest": 21, "steps_per_beat": 2, "data": "chorales"}
     piece = recipes.recipe("chorale").to_piece(roll, card)
     assert [(n.start, n.end, n.pitch) for n in piece.notes] == [(0.0, 1.5, 21), (1.0, 2.0, 108)]
     assert piece.tempo.bpm_at(0.0) == datasets.CHORALE_TEMPO_BPM
+    # the JSB split is written an octave above sounding pitch: its rolls sound an octave down
+    piece = recipes.recipe("chorale").to_piece(roll, {**card, "data": "jsb"})
+    assert [n.pitch for n in piece.notes] == [21 - 12, 108 - 12]
 
 
 def test_a_primer_out_of_range_names_the_ones_there_are():

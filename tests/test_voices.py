@@ -85,3 +85,25 @@ def test_a_roll_is_read_top_down_and_cannot_cross():
     assert lines.pitches()[::2].tolist() == [[72, 67, 64, 48], [72, 67, 64, 48], [71, 67, -1, 50]]
     assert lines.onsets()[:, 0].tolist() == [True, False, False, False, True, False]
     assert lines.tokens[4, 1] == VOICE_HOLD  # the alto's G4 goes on sounding
+
+
+def test_a_roll_becomes_four_voices_only_where_every_note_survives():
+    """Four keys a frame within the voices' range: soprano to bass; a fifth key: every note, in one voice."""
+    from course_lib.pianoroll import to_pianoroll
+    from course_lib.score import four_voices
+
+    roll = np.zeros((4, 88), dtype=bool)
+    for t, chord in enumerate([(72, 67, 64, 48), (72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48)]):
+        roll[t, [p - 21 for p in chord]] = True
+    piece = voices.roll_to_piece(roll, 1, 21)
+    assert piece.voices() == [0, 1, 2, 3] and four_voices(piece)
+    assert [n.pitch for n in piece.voice(3)] == [48, 43, 48]  # the bass: C3 held two beats, G2, C3
+    assert np.array_equal(to_pianoroll(piece, 1, 21, 108), roll)  # nothing lost
+
+    crowded = roll.copy()
+    crowded[2, 60 - 21] = True  # five keys in one frame: reading voices would drop one
+    piece = voices.roll_to_piece(crowded, 1, 21)
+    assert piece.voices() == [0] and np.array_equal(to_pianoroll(piece, 1, 21, 108), crowded)
+    low = roll.copy()
+    low[0, 24 - 21] = True  # C1, below every chorale voice
+    assert not voices.readable_as_voices(low, 21) and voices.roll_to_piece(low, 1, 21).voices() == [0]
