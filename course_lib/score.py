@@ -50,6 +50,7 @@ VEROVIO_OPTIONS = {
     "breaks": "auto",
     "svgFormatRaw": True,  # no indentation: a third smaller
 }
+TITLE_EM_WIDTH = 0.55  # a generous average width of a character of the title's serif font, in ems
 HTML_CLASS = "course-score"  # the figure a notebook shows; the notebook runner leaves it out of stored outputs
 
 
@@ -389,7 +390,28 @@ def engrave(music: Piece | Lines, **options) -> Engraving:
     if not toolkit.loadData(text):
         raise ScoreError("Verovio could not read the MusicXML music21 wrote")
     pages = [toolkit.renderToSVG(page) for page in range(1, toolkit.getPageCount() + 1)]
+    pages[0] = fit_title(pages[0])
     return Engraving(pages, text, score.metadata.description or "", toolkit.renderToTimemap())
+
+
+def fit_title(page: str) -> str:
+    """The page with its heading's lines shrunk to fit its width: Verovio centres a title at one size, so a
+    long title runs off both edges.
+
+    Notebook: 09_four_voices (a harmonised melody's title)
+    """
+    width = float(re.search(r'viewBox="[\d.]+ [\d.]+ ([\d.]+) ', page).group(1))
+    head = re.search(r'<g [^>]*class="pgHead[^"]*">.*?</g>', page, flags=re.S)
+    if head is None:
+        return page
+
+    def fitted(line: re.Match) -> str:
+        size, text = int(line.group(1)), line.group(2)
+        widest = int(0.95 * width / (TITLE_EM_WIDTH * max(1, len(text))))
+        return f'<tspan font-size="{min(size, widest)}px">{text}</tspan>'
+
+    lines = re.sub(r'<tspan font-size="(\d+)px">([^<]*)</tspan>', fitted, head.group(0))
+    return page[: head.start()] + lines + page[head.end() :]
 
 
 def score_view(music: Piece | Lines, tempo: TempoMap, options: dict) -> tuple[str, list, str]:

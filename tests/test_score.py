@@ -309,3 +309,14 @@ def test_parallels_and_crossings_are_coloured_in_the_musicxml_and_the_svg():
     assert coloured == {red: {55, 57, 48, 50}, blue: {76, 77}}  # the alto's C5 is in neither
     svg_colours = [c.lower() for c in re.findall(r'<g [^>]*class="note"[^>]*fill="(#\w{6})"', engraving.svg)]
     assert set(svg_colours) == {red, blue} and svg_colours.count(red) >= 4  # tied halves count twice
+
+
+def test_a_long_title_is_shrunk_to_fit_the_page_and_a_short_one_keeps_its_size():
+    piece = Piece([Note(i, i + 1, 60 + i % 7) for i in range(8)])
+    long_title = "Amazing Grace, harmonised by the four-voice model alone at temperature 0.5, seed 3, without rules"
+    for title, shrunk in (("Old Hundredth", False), (long_title, True)):
+        page = score.engrave(piece, title=title).pages[0]
+        width = float(re.search(r'viewBox="0 0 ([\d.]+) ', page).group(1))
+        size = int(re.search(r'<tspan font-size="(\d+)px">' + re.escape(title) + "</tspan>", page).group(1))
+        assert (size < 600) == shrunk, (title, size)  # Verovio writes titles at 607
+        assert len(title) * score.TITLE_EM_WIDTH * size <= width  # the whole title on the page
