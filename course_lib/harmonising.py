@@ -152,12 +152,13 @@ def harmonise_file(
         raise CourseError(f"{midi_path}: no such file")
     if model is None:
         model, card = pretrained.load_with_card("satb")
-    melody, shift = melody_from_piece(read_midi(midi_path))
+    source = read_midi(midi_path)
+    melody, shift = melody_from_piece(source)
     started = time.perf_counter()
     result = harmonise_with_card(model, card or {}, melody, seed, rules)
     seconds = time.perf_counter() - started
     piece = result.to_piece()
-    piece.notes = transpose(piece.notes, -shift)
+    piece.notes, piece.key = transpose(piece.notes, -shift), source.key  # the tune's own pitch and key signature
     stem = Path(out) / f"{midi_path.stem}-satb{'' if rules else '-alone'}"
     set_up = "with rules and retries" if rules else "alone, no rules"
     title = f"{midi_path.name} harmonised by the four-voice model {set_up} (seed {seed}, {seconds:.2f} s)"

@@ -26,6 +26,10 @@ CHANNEL_DATA_BYTES = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0
 META_TEMPO = 0x51
 META_TIME_SIGNATURE = 0x58
 META_END_OF_TRACK = 0x2F
+META_KEY_SIGNATURE = 0x59
+# A key signature's tonic by its number of sharps (negative: flats), -7..7, in major and in minor.
+MAJOR_TONICS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+MINOR_TONICS = ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
 DRUM_CHANNEL = 9  # channel 10 as musicians count: General MIDI's percussion
 MAX_DELTA = 0x0FFFFFFF  # the largest delta time a variable-length number holds
 MAX_TIME_SIGNATURE_DENOMINATOR_LOG = 6  # up to /64; a byte of 2 ** 255 is a corrupt file
@@ -286,6 +290,34 @@ def _time_signature(data: bytes) -> tuple[int, int] | None:
     return data[0], 2 ** data[1]
 
 
+def _key_signature(data: bytes) -> str:
+    """A key-signature meta event as text ('G major', 'D minor'), or "" if it makes no sense."""
+    if len(data) < 2 or data[1] > 1:
+        return ""
+    sharps = int.from_bytes(data[:1], "big", signed=True)
+    if not -7 <= sharps <= 7:
+        return ""
+    return f"{(MINOR_TONICS if data[1] else MAJOR_TONICS)[sharps + 7]} {'minor' if data[1] else 'major'}"
+
+
+def _meter_and_pickup(signatures: list[tuple[float, tuple[int, int]]]) -> tuple[tuple[int, int], float]:
+    """The piece's meter and pickup from its time signatures ``(beat, (numerator, denominator))``.
+
+    A notation program writes a pickup bar as a short time signature of its own (1/4 before 4/4):
+    a first signature shorter than the next one's bar, and lasting exactly its own bar, is a pickup.
+    Otherwise the first signature is the meter.
+    """
+    if not signatures:
+        return (4, 4), 0.0
+    first_beat, first = signatures[0]
+    if len(signatures) >= 2 and first_beat == 0:
+        second_beat, second = signatures[1]
+        first_bar, second_bar = first[0] * 4 / first[1], second[0] * 4 / second[1]
+        if 0 < second_beat == first_bar < second_bar:
+            return second, second_beat
+    return first, 0.0
+
+
 def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
     """Read a Standard MIDI File (format 0 or 1) from a path or bytes into a :class:`Piece`.
 
@@ -293,7 +325,9 @@ def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
     (so a format-0 file with 14 channels in its one track has 14 voices). Voices on channel 10
     (General MIDI drums) are listed in ``piece.drum_voices``; piano rolls leave them out unless
     asked. Tempo and time-signature meta events from any track are kept (the first sensible time
-    signature wins; 0/4 or a denominator beyond 64 is ignored). Zero-length notes are dropped.
+    signature wins, unless it is a pickup bar: a short signature of its own before the meter, as
+    notation programs write one; 0/4 or a denominator beyond 64 is ignored), and so is the first key
+    signature (``piece.key``, e.g. 'G major'). Zero-length notes are dropped.
     With ``sustain_pedal``, a note released while its channel's sustain pedal is down lasts until
     the pedal comes up (:mod:`course_lib.sustain`), as a listener hears it.
 
@@ -308,7 +342,8 @@ def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
     notes: list[Note] = []
     drum_voices: list[int] = []
     tempo_changes: list[tuple[float, float]] = []
-    time_signature: tuple[int, int] | None = None
+    signatures: list[tuple[float, tuple[int, int]]] = []
+    key = ""
     voice = 0
     for offset, body in tracks:
         events = parse_track(body, offset)
@@ -319,8 +354,10 @@ def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
                 microseconds = int.from_bytes(event.data, "big")
                 if microseconds > 0:
                     tempo_changes.append((event.tick / header.ticks_per_beat, 60_000_000 / microseconds))
-            elif event.status == META_TIME_SIGNATURE and time_signature is None:
-                time_signature = _time_signature(event.data)
+            elif event.status == META_TIME_SIGNATURE and (signature := _time_signature(event.data)):
+                signatures.append((event.tick / header.ticks_per_beat, signature))
+            elif event.status == META_KEY_SIGNATURE and not key:
+                key = _key_signature(event.data)
         by_channel: dict[int, list[MidiEvent]] = {}
         pedals: dict[int, list[tuple[float, int]]] = {}
         for event in events:
@@ -340,7 +377,8 @@ def read_midi(source: PathOrBytes, sustain_pedal: bool = False) -> Piece:
                     drum_voices.append(voice)
                 voice += 1
     tempo = TempoMap(tuple(dict(tempo_changes).items())) if tempo_changes else TempoMap()
-    return Piece(sorted(notes, key=note_order), tempo, time_signature or (4, 4), drum_voices=tuple(drum_voices))
+    meter, pickup = _meter_and_pickup(sorted(signatures, key=lambda s: s[0]))  # stable: file order at one beat
+    return Piece(sorted(notes, key=note_order), tempo, meter, pickup, tuple(drum_voices), key)
 
 
 def _track_chunk(events: list[tuple[int, int, bytes]]) -> bytes:
@@ -379,6 +417,27 @@ def voice_channels(voices: list[int], drum_voices: Container[int] = ()) -> dict[
     return out
 
 
+def _pickup_signature(beats: float, log_denominator: int) -> bytes | None:
+    """A time-signature event for a pickup bar of ``beats`` quarter notes, in the meter's note values or
+    finer, or None where none fits (a triplet's worth): the notes keep their times, the bar goes unmarked."""
+    for log in range(log_denominator, MAX_TIME_SIGNATURE_DENOMINATOR_LOG + 1):
+        numerator = beats * 2**log / 4
+        if numerator == int(numerator) and numerator <= 255:
+            return bytes([0xFF, 0x58, 4, int(numerator), log, 24, 8])
+    return None
+
+
+def _key_signature_bytes(key: str) -> bytes | None:
+    """The two data bytes of a key-signature meta event for 'G major', 'F# minor' or 'B- major', or None for a
+    key beyond seven sharps or flats (G# major), which MIDI cannot write and the file then goes without."""
+    tonic, _, mode = key.replace("-", "b").partition(" ")
+    tonics = MINOR_TONICS if mode == "minor" else MAJOR_TONICS
+    if tonic.capitalize() not in tonics:
+        return None
+    sharps = tonics.index(tonic.capitalize()) - 7
+    return sharps.to_bytes(1, "big", signed=True) + bytes([mode == "minor"])
+
+
 def write_midi(
     music: Piece | Iterable[Note],
     path: str | os.PathLike | None = None,
@@ -386,11 +445,13 @@ def write_midi(
 ) -> bytes:
     """Write notes as a format-1 MIDI file: a tempo track, then one track per voice.
 
-    Voices play on channels 1, 2, ... (skipping channel 10, the drums, which carries the
-    piece's ``drum_voices``); beyond 15 voices channels are shared, one track per voice still.
-    Note times are rounded to the tick grid; a note shorter than a tick lasts one tick. Every
-    piece :func:`read_midi` returns can be written; a note outside MIDI's pitches 0..127 or
-    before beat 0 raises :class:`MidiError`. Returns the bytes, and writes them to ``path`` if given.
+    The tempo track carries the meter, a pickup as a short bar of its own before it (as notation
+    programs write one, and :func:`read_midi` reads it back), and the piece's key signature.
+    Voices play on channels 1, 2, ... (skipping channel 10, the drums, which carries the piece's
+    ``drum_voices``); beyond 15 voices channels are shared, one track per voice still. Note times
+    are rounded to the tick grid; a note shorter than a tick lasts one tick. Every piece
+    :func:`read_midi` returns can be written; a note outside MIDI's pitches 0..127 or before beat 0
+    raises :class:`MidiError`. Returns the bytes, and writes them to ``path`` if given.
 
     Notebook: 00_setup_check
     """
@@ -399,7 +460,14 @@ def write_midi(
     numerator, denominator = piece.time_signature
     if 1 <= numerator <= 255 and denominator >= 1 and denominator & (denominator - 1) == 0:
         log_denominator = denominator.bit_length() - 1
-        conductor.append((0, 0, bytes([0xFF, 0x58, 4, numerator, log_denominator, 24, 8])))
+        short = 0 < piece.pickup < piece.beats_per_bar
+        pickup_bar = _pickup_signature(piece.pickup, log_denominator) if short else None
+        if pickup_bar:  # a short bar of its own, then the meter
+            conductor.append((0, 0, pickup_bar))
+        start = round(piece.pickup * ticks_per_beat) if conductor else 0
+        conductor.append((start, 0, bytes([0xFF, 0x58, 4, numerator, log_denominator, 24, 8])))
+    if key_signature := _key_signature_bytes(piece.key):
+        conductor.append((0, 0, b"\xff\x59\x02" + key_signature))
     for beat, bpm in piece.tempo.changes:
         microseconds = min(max(round(60_000_000 / bpm), 1), 0xFFFFFF).to_bytes(3, "big")
         conductor.append((round(beat * ticks_per_beat), 1, b"\xff\x51\x03" + microseconds))

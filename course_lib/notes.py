@@ -102,6 +102,7 @@ class Piece:
     time_signature: tuple[int, int] = (4, 4)
     pickup: float = 0.0  # beats before the first full bar (an anacrusis)
     drum_voices: tuple[int, ...] = ()  # voices played on MIDI channel 10: unpitched percussion
+    key: str = ""  # the key signature the music was written with, e.g. "G major" ("" where none is known)
 
     @property
     def pitched_notes(self) -> list[Note]:

@@ -150,7 +150,7 @@ def as_piece(
     elif isinstance(music, Piece) and tempo is None:
         return music
     elif isinstance(music, Piece):
-        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup, music.drum_voices)
+        piece = Piece(list(music.notes), music.tempo, music.time_signature, music.pickup, music.drum_voices, music.key)
     else:
         piece = Piece(list(music))
     if tempo is not None:

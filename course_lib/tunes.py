@@ -27,8 +27,20 @@ class Tune:
     piece: Piece
 
 
+def key_signature_name(flat) -> str:
+    """The key signature of a music21 stream as :class:`~course_lib.notes.Piece` names it ('D minor',
+    'F major'; a mode by the major key of the same signature, D dorian as 'C major'), or "" if it has none."""
+    signature = flat.getElementsByClass("KeySignature").first()
+    if signature is None:
+        return ""
+    if getattr(signature, "mode", "") == "minor":
+        return f"{signature.tonic.name} minor"
+    return f"{signature.asKey('major').tonic.name} major"
+
+
 def load_tunes(path: Path = TUNES_FILE) -> list[Tune]:
-    """The bundled tunes, in file order, read through music21's ABC parser (ties joined, pickups kept).
+    """The bundled tunes, in file order, read through music21's ABC parser (ties joined, pickups and key
+    signatures kept: a modal tune's signature is named by the major or minor key that has it).
 
     Notebook: 09_four_voices
     """
@@ -47,6 +59,6 @@ def load_tunes(path: Path = TUNES_FILE) -> list[Tune]:
         ]
         meter = (signature.numerator, signature.denominator) if signature is not None else (4, 4)
         origin = dict(score.metadata.all()).get("localeOfComposition", "")  # the ABC O: field
-        piece = Piece(notes, time_signature=meter, pickup=pickup)
+        piece = Piece(notes, time_signature=meter, pickup=pickup, key=key_signature_name(flat))
         tunes.append(Tune(score.metadata.title or "", origin, piece))
     return tunes

@@ -108,3 +108,26 @@ def test_model_rows_names_every_row_and_harmonises_in_both_set_ups():
         False,
         0,
     )  # no separate setting
+
+
+def test_every_bundled_melody_comes_back_with_its_key_signature_meter_and_pickup(tmp_path, tiny_harmoniser):
+    """A melody's MIDI file carries them; the harmonised MIDI file and the choir score keep them (issue 34)."""
+    from music21 import converter
+
+    from course_lib.score import parse_key
+    from course_lib.tunes import load_tunes
+
+    tunes = load_tunes()
+    assert {t.piece.pickup > 0 for t in tunes} == {True, False} and len({t.piece.time_signature for t in tunes}) >= 3
+    for number, tune in enumerate(tunes):
+        melody = tmp_path / f"tune{number}.mid"
+        write_midi(tune.piece, melody)
+        card = {"temperature": 0.75}
+        paths = harmonising.harmonise_file(melody, tmp_path / "out", tiny_harmoniser, card, rules=False)
+        written = tune.piece.key, tune.piece.time_signature, tune.piece.pickup
+        back = read_midi(paths[0])
+        assert (back.key, back.time_signature, back.pickup) == written, tune.title
+        first = converter.parse(paths[3]).parts[0].getElementsByClass("Measure")[0]
+        assert first.keySignature.sharps == parse_key(tune.piece.key).sharps, tune.title
+        assert first.timeSignature.ratioString == "{}/{}".format(*tune.piece.time_signature), tune.title
+        assert first.duration.quarterLength == (tune.piece.pickup or first.barDuration.quarterLength), tune.title

@@ -243,3 +243,30 @@ def music21_test_files():
 @pytest.mark.parametrize("path", music21_test_files(), ids=lambda p: p.name)
 def test_real_files_shipped_with_music21_agree_with_mido(path):
     assert sorted((n.start, n.end, n.pitch) for n in read_midi(path).notes) == _mido_notes(path)
+
+
+@pytest.mark.parametrize(
+    ("key", "meter", "pickup"),
+    [("G major", (4, 4), 1.0), ("F# minor", (6, 8), 0.5), ("Bb major", (3, 4), 0.0), ("Eb minor", (2, 2), 3.0)],
+)
+def test_key_signature_meter_and_pickup_survive_a_round_trip(key, meter, pickup):
+    piece = Piece([Note(0, 1, 67), Note(1, 2.5, 72, voice=1)], time_signature=meter, pickup=pickup, key=key)
+    back = read_midi(write_midi(piece))
+    assert (back.key, back.time_signature, back.pickup) == (key, meter, pickup)
+
+
+def test_a_pickup_bar_and_a_key_signature_as_notation_programs_write_them():
+    """A 1/4 bar before 4/4 is a one-beat pickup; one sharp is G major (E minor with the minor flag)."""
+    from raw_midi import midi_file, note
+
+    pickup_bar = [(0, bytes([0xFF, 0x58, 4, 1, 2, 24, 8])), (480, bytes([0xFF, 0x58, 4, 4, 2, 24, 8]))]
+    for flag, name in ((0, "G major"), (1, "E minor")):
+        data = midi_file([pickup_bar + [(0, bytes([0xFF, 0x59, 2, 1, flag]))] + note(0, 0, 1, 62) + note(0, 1, 5, 67)])
+        piece = read_midi(data)
+        assert (piece.time_signature, piece.pickup, piece.key) == ((4, 4), 1.0, name)
+    # a meter that changes after two bars is no pickup: the first bars' meter stands
+    changing = [(0, bytes([0xFF, 0x58, 4, 3, 2, 24, 8])), (480 * 6, bytes([0xFF, 0x58, 4, 4, 2, 24, 8]))]
+    piece = read_midi(midi_file([changing + note(0, 0, 1, 62)]))
+    assert (piece.time_signature, piece.pickup, piece.key) == ((3, 4), 0.0, "")
+    assert midi._key_signature(bytes([0x09, 0])) == ""  # nine sharps: no such key
+    assert read_midi(write_midi(Piece([Note(0, 1, 68)], key="G# major"))).key == ""  # eight sharps: not written

@@ -320,3 +320,17 @@ def test_a_long_title_is_shrunk_to_fit_the_page_and_a_short_one_keeps_its_size()
         size = int(re.search(r'<tspan font-size="(\d+)px">' + re.escape(title) + "</tspan>", page).group(1))
         assert (size < 600) == shrunk, (title, size)  # Verovio writes titles at 607
         assert len(title) * score.TITLE_EM_WIDTH * size <= width  # the whole title on the page
+
+
+def test_a_midi_file_is_engraved_with_its_own_key_signature_meter_and_pickup():
+    """The key signature a file carries wins over music21's analysis; only a file without one is analysed."""
+    tune = [Note(0, 1, 62), Note(1, 2, 67), Note(2, 3, 71), Note(3, 4, 66), Note(4, 6, 67), Note(6, 7, 74)]
+    written = Piece(tune, time_signature=(3, 4), pickup=1.0, key="E minor")  # one sharp, read as G major by ear
+    piece = read_midi(write_midi(written))
+    engraved = score.to_music21(piece)
+    first = engraved.parts[0].getElementsByClass("Measure")[0]
+    assert first.duration.quarterLength == 1.0 and first.timeSignature.ratioString == "3/4"
+    assert first.keySignature.sharps == 1
+    assert "key analysis" not in (engraved.metadata.description or "")
+    bare = score.to_music21(Piece(tune, time_signature=(3, 4), pickup=1.0))
+    assert "Key signature from music21's key analysis" in bare.metadata.description
