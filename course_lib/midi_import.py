@@ -45,7 +45,9 @@ IMPORT_DIR = Path("output") / "data"
 MIDI_SUFFIXES = (".mid", ".midi")
 MANIFEST_NAME = "manifest.json"
 PIECES_NAME = "pieces.npz"
-FORMAT = 3  # bump when what is stored changes: an old import is then rebuilt (2: skyline melody, pedal; 3: unnotated)
+# Bump FORMAT when what is stored changes: an old import is then rebuilt (2: skyline melody, pedal; 3: unnotated;
+# 4: each entry's pickup).
+FORMAT = 4
 N_KEYS = PIANO_HIGHEST - PIANO_LOWEST + 1
 # Melodies are stored with one token per MIDI pitch (2 + pitch); a model's vocabulary is cut to the data's range.
 ALL_PITCHES = MelodyVocabulary(0, 127)
@@ -136,6 +138,7 @@ def import_file(path: Path, root: Path, options: ImportOptions) -> FileResult:
         voices=len(piece.voices()) - len(piece.drum_voices),
         drum_notes=len(piece.notes) - len(pitched),
         time_signature=list(piece.time_signature),
+        pickup=piece.pickup,
         tempo_bpm=round(piece.tempo.bpm_at(0.0), 2),
         off_grid=round(off_grid_share(pitched, options.steps_per_beat), 3),
         unnotated=round(unnotated_share(pitched), 3),
@@ -370,7 +373,8 @@ class ImportedData:
     """An imported dataset: rolls and melody tokens per piece, split by file.
 
     ``rolls`` hold ``(frames, 88)`` booleans at ``steps_per_beat`` frames per beat; ``melodies``
-    hold one token per frame with :data:`ALL_PITCHES` (``2 + pitch``; 0 rest, 1 hold).
+    hold one token per frame with :data:`ALL_PITCHES` (``2 + pitch``; 0 rest, 1 hold); ``entries``
+    the pieces' manifest entries, whose ``time_signature`` and ``pickup`` bar each piece.
 
     Notebook: 10_your_own_music
     """
@@ -381,6 +385,7 @@ class ImportedData:
     steps_per_beat: int
     rolls: Splits
     melodies: Splits
+    entries: Splits  # each piece's manifest entry (path, time signature, pickup, ...), in the order of the rolls
 
     @property
     def tempo_bpm(self) -> float:
@@ -416,11 +421,15 @@ def load_imported(name: str, out: str | os.PathLike = IMPORT_DIR) -> ImportedDat
         melodies, offsets, split = arrays["melodies"], arrays["offsets"], arrays["split"]
     roll_parts: tuple[list, list, list] = ([], [], [])
     melody_parts: tuple[list, list, list] = ([], [], [])
+    entry_parts: tuple[list, list, list] = ([], [], [])
+    imported = [e for e in manifest["files"] if e["status"] == "imported"]  # the pieces, in the arrays' order
     for i, part in enumerate(split):
         roll_parts[part].append(rolls[offsets[i] : offsets[i + 1]])
         melody_parts[part].append(melodies[offsets[i] : offsets[i + 1]].astype(np.int64))
+        entry_parts[part].append(imported[i])
     spb = int(manifest["options"]["steps_per_beat"])
-    return ImportedData(name, manifest, manifest_path, spb, Splits(*roll_parts), Splits(*melody_parts))
+    splits = Splits(*roll_parts), Splits(*melody_parts), Splits(*entry_parts)
+    return ImportedData(name, manifest, manifest_path, spb, *splits)
 
 
 def print_progress(line: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -134,4 +135,10 @@ def test_notebook_10_runs_on_a_folder_that_is_not_the_demo(folder, tmp_path, mon
     assert "performances/improvisation.mid: " in text and "performances/rubato.mid: " in text
     assert "played rather than written (most onsets on no grid that notation writes on): 2" in text
     assert manifest["counts"]["played"] == 2
+    # the first training piece is barred by its own file's meter, not the folder's most common one
+    barred = re.search(r"^(\S+\.mid): (\d+)/(\d+), (\d+) frames per bar", text, re.M)
+    path, numerator, denominator, frames = barred.groups()
+    entry = next(e for e in manifest["files"] if e["path"] == path)
+    assert entry["time_signature"] == [int(numerator), int(denominator)] and entry["split"] == "train"
+    assert int(frames) == round(int(numerator) * 4 / int(denominator) * manifest["options"]["steps_per_beat"])
     assert os.path.isdir(tmp_path / "output" / "data" / "my_music")
