@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # every process of one test run (xdist workers, notebook kernels, the CLI) shares it, and a clean clone
 # starts empty, as CI does, so the suite's time does not depend on what ran on the machine before.
 os.environ["JAX_COMPILATION_CACHE_DIR"] = str(ROOT / "output" / "jax-cache")
+# Tests run small shapes in quick mode, where compiling costs more than running: XLA's backend optimisations
+# off (level 0) made tests/test_runs.py and notebook 09 take 136 s instead of 184 s from an empty cache on
+# 2 cores (2026-12-07). Set before any kernel starts, so that every process of the run shares one cache key
+# (XLA_FLAGS are part of it). Only the suite sets it: a student's notebooks compile as usual.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0".strip()
 
 # The course picks the Keras backend (JAX where installed) when it is imported before Keras. A test module
 # that imports Keras first would otherwise get Keras's own default (TensorFlow), so the backend of a run
