@@ -464,7 +464,7 @@ def write_midi(
         pickup_bar = _pickup_signature(piece.pickup, log_denominator) if short else None
         if pickup_bar:  # a short bar of its own, then the meter
             conductor.append((0, 0, pickup_bar))
-        start = round(piece.pickup * ticks_per_beat) if conductor else 0
+        start = round(piece.pickup * ticks_per_beat) if pickup_bar else 0
         conductor.append((start, 0, bytes([0xFF, 0x58, 4, numerator, log_denominator, 24, 8])))
     if key_signature := _key_signature_bytes(piece.key):
         conductor.append((0, 0, b"\xff\x59\x02" + key_signature))
