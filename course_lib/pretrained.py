@@ -87,6 +87,7 @@ def read_model(path: Path, name: str) -> keras.Model:
     import keras
 
     import course_lib.models  # noqa: F401  (registers the custom layers for loading)
+    import course_lib.transformer  # noqa: F401  (the Transformer's layers, likewise)
     import course_lib.voice_intervals  # noqa: F401  (the harmoniser's interval layer, likewise)
 
     try:

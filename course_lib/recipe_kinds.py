@@ -110,7 +110,7 @@ class Recipe:
 
 
 class TokenRecipe(Recipe):
-    """A melody model: windows of tokens in, the next token's logits out."""
+    """A melody model (the LSTM or the Transformer): windows of tokens in, the next token's logits out."""
 
     unit = "token"
     generate_options = ("bars", "temperature", "top_k", "top_p", "primer")
@@ -136,7 +136,6 @@ class TokenRecipe(Recipe):
         return {**fields, "vocabulary": vocabulary, "steps_per_beat": data.steps_per_beat, **copies}
 
     def copy_rolls(self, model, data, steps_per_beat, **options):
-        from course_lib import sampling
         from course_lib.memorisation import COPY_BARS, COPY_PIECES
         from course_lib.pianoroll import to_pianoroll
 
@@ -147,7 +146,7 @@ class TokenRecipe(Recipe):
 
         opening = 4 * rate
         generated = [
-            sampling.generate_tokens(model, list(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
+            generate_melody_tokens(model, list(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
             for i, piece in enumerate(data.valid[:COPY_PIECES])
         ]
         return [roll(p) for p in data.train], [roll(p) for p in data.test], [roll(t) for t in generated]
@@ -160,13 +159,16 @@ class TokenRecipe(Recipe):
         return melody_split(card["data"], "valid", MelodyVocabulary(*card["vocabulary"]))
 
     def generate(self, model, card, options):
-        from course_lib import sampling
-
         rate = card["steps_per_beat"]
         primer = validation_piece(self.primers(card), options["primer"])[: 4 * rate]
-        top = options["top_k"], options["top_p"]
-        tokens = sampling.generate_tokens(
-            model, list(primer), options["bars"] * 4 * rate, options["temperature"], *top, options["seed"]
+        top = {"top_k": options["top_k"], "top_p": options["top_p"]}
+        tokens = generate_melody_tokens(
+            model,
+            list(primer),
+            options["bars"] * 4 * rate,
+            temperature=options["temperature"],
+            seed=options["seed"],
+            **top,
         )
         return Generated(self.to_piece(tokens, card), self.continuation_title(options))
 
@@ -404,6 +406,13 @@ class SatbRecipe(Recipe):
         title = f"validation melody {options['primer']} harmonised in four voices (seed {options['seed']})"
         marks = voice_leading.marks(result)
         return Generated(result.to_piece(), title, {"satb": True, "fermatas": fermatas, "marks": marks})
+
+
+def generate_melody_tokens(model, primer: list[int], steps: int, **options) -> list[int]:
+    """:func:`course_lib.transformer_sampling.generate_melody_tokens`, imported when first used (it loads Keras)."""
+    from course_lib import transformer_sampling
+
+    return transformer_sampling.generate_melody_tokens(model, primer, steps, **options)
 
 
 def _runs():

@@ -1,26 +1,28 @@
-"""The course's five trainable models as one table: their data, builder, training, scores and music.
+"""The course's six trainable models as one table: their data, builder, training, scores and music.
 
 ``python -m course_lib train NAME`` and ``generate NAME`` reach every model through
 :data:`RECIPES`, and the notebooks call the same functions, so a model trained in a notebook, on
 the command line or shipped in ``data/pretrained/`` is the same kind of object. Nothing else
 branches on a model's name.
 
-============  ==============================================  ==========================  ===========================
-name          model                                           default data                lacks
-============  ==============================================  ==========================  ===========================
-melody        :func:`~course_lib.models.melody_lstm`          music21 chorales' sopranos
-chorale       :func:`~course_lib.models.pianoroll_lstm`       the JSB standard split
-chorale-made  :func:`~course_lib.models.lstm_made`            the JSB standard split
-gan           :class:`~course_lib.gan.PianoRollGAN`           two-bar chorale excerpts    evaluate, to_piece, primers
-satb          :func:`~course_lib.satb_model.satb_harmoniser`  chorales, split by tune     to_piece
-============  ==============================================  ==========================  ===========================
+==================  ============================  ==========================  ===========================
+name                model                         default data                lacks
+==================  ============================  ==========================  ===========================
+melody              :func:`.melody_lstm`          music21 chorales' sopranos
+melody-transformer  :func:`.melody_transformer`   music21 chorales' sopranos
+chorale             :func:`.pianoroll_lstm`       the JSB standard split
+chorale-made        :func:`.lstm_made`            the JSB standard split
+gan                 :class:`.PianoRollGAN`        two-bar chorale excerpts    evaluate, to_piece, primers
+satb                :func:`.satb_harmoniser`      chorales, split by tune     to_piece
+==================  ============================  ==========================  ===========================
 
 Every model has each of :data:`OPERATIONS` or names it in ``lacks`` with the reason (the
 operation is then ``None``): :func:`operation` says so in one line. Every training setting is in
 the table's ``settings`` (the training function's arguments) or ``size`` (the builder's).
 
-The first three also train on a folder of your own MIDI files imported with ``python -m
-course_lib data import FOLDER --name NAME``: pass ``NAME`` as the data source.
+The melody, melody-transformer, chorale and chorale-made models also train on a folder of your own
+MIDI files imported with ``python -m course_lib data import FOLDER --name NAME``: pass ``NAME`` as
+the data source.
 
 Notebook: 10_your_own_music
 """
@@ -58,6 +60,13 @@ def _models():
     return models
 
 
+def _transformer():
+    """:mod:`course_lib.transformer`, imported when its recipe first builds a model (it loads Keras)."""
+    from course_lib import transformer
+
+    return transformer
+
+
 def _gan(data, latent: int, width: int, loss: str, critic_steps: int, gp_weight: float):
     from course_lib import gan
 
@@ -90,6 +99,21 @@ RECIPES: dict[str, Recipe] = {
                 "patience": 10,
                 "lr_patience": 4,
             },
+        ),
+        TokenRecipe(  # the same data, batches and callbacks as the melody LSTM; size and rate chosen on
+            # validation (python bench/transformer_race.py --search)
+            name="melody-transformer",
+            builder=lambda data, **size: _transformer().melody_transformer(data.vocabulary.size, **size),
+            default_source="chorales",
+            epochs=100,
+            settings={
+                "batch_size": 64,
+                "learning_rate": 1e-3,
+                "monitor": "val_nll",
+                "patience": 10,
+                "lr_patience": 4,
+            },
+            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.2},
         ),
         FrameRecipe(
             name="chorale",

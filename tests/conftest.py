@@ -39,6 +39,8 @@ BACKEND_MATRIX_FILES = (
     "tests/test_sampling.py",
     "tests/test_training.py",
     "tests/test_gan.py",
+    "tests/test_transformer.py",
+    "tests/test_transformer_sampling.py",
 )
 
 # The files that take longest, longest first (seconds in one run of the whole suite on 2 cores, from
@@ -89,6 +91,7 @@ def pytest_collection_modifyitems(config, items):
 
 TINY = {  # each recipe's model at a size that trains in seconds: what the command-line and run tests train
     "melody": {"embedding": 4, "units": 8},
+    "melody-transformer": {"width": 8, "heads": 2, "depth": 1, "feed_forward": 16},
     "chorale": {"units": 8, "deep": 8},
     "chorale-made": {"units": 8, "hidden": 16},
     "gan": {"latent": 8, "width": 8},

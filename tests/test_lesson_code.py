@@ -1,7 +1,8 @@
 """The lesson code in the notebooks is the library's code, line for line.
 
 Notebooks 05-07 show the student the model builders, the MADE layer and the GAN with its
-`train_step` in their cells, notebook 09 the harmoniser and its interval bias, and run those cells.
+`train_step` in their cells, notebook 09 the harmoniser and its interval bias, notebook 11 the
+Transformer's layers and builder, and run those cells.
 The library keeps one copy of the same code (the command line and the other notebooks use it).
 A cell that opens with the lesson-code comment must define exactly what the named module
 defines, so the two can never drift apart.
@@ -29,6 +30,10 @@ LESSONS = {
         *("satb_model.satb_harmoniser", "satb_model.voice_logits", "satb_model.sample_step"),
         *("voice_intervals.candidates", "voice_intervals.parallel_with", "voice_intervals.interval_bias"),
         *("voice_intervals.VoiceLeadingLoss", "voice_intervals.unlikelihood"),
+    },
+    "11_attention.ipynb": {
+        *("transformer.skew_ops", "transformer.RelativeSelfAttention", "transformer.DecoderBlock"),
+        *("transformer.AddPositions", "transformer.melody_transformer"),
     },
 }
 

@@ -142,7 +142,8 @@ def test_a_caller_can_override_a_recipe_setting():
 
 def test_an_unknown_model_names_the_ones_there_are():
     with pytest.raises(
-        recipes.CourseError, match="unknown model 'tcn': choose from melody, chorale, chorale-made, gan, satb"
+        recipes.CourseError,
+        match="unknown model 'tcn': choose from melody, melody-transformer, chorale, chorale-made, gan, satb",
     ):
         recipes.recipe("tcn")
 

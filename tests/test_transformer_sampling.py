@@ -1,0 +1,49 @@
+"""The Transformer's compiled generation loop draws what a plain Python loop over the same window draws."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.sampling import filter_logits, generate_tokens
+from course_lib.transformer import melody_transformer
+from course_lib.transformer_sampling import context_length
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return melody_transformer(11, max_length=16, width=8, heads=2, depth=1, feed_forward=16)
+
+
+def python_loop(model, primer, steps, temperature, top_k, uniforms):
+    """Notebook 11's loop: pad the last 16 tokens on the right, read the last real position, draw by inverse CDF."""
+    tokens = list(primer)
+    for step in range(steps):
+        context = tokens[-16:]
+        window = np.zeros((1, 16), "int32")
+        window[0, : len(context)] = context
+        probabilities = filter_logits(model.predict_on_batch(window)[0, len(context) - 1], temperature, top_k)
+        cumulative = np.cumsum(probabilities)
+        tokens.append(int(min(np.sum(cumulative <= uniforms[step] * cumulative[-1]), 10)))
+    return tokens
+
+
+def test_the_compiled_loop_draws_what_the_python_loop_draws_past_the_window(model):
+    steps = 30  # 3 + 30 tokens: the window of 16 fills, then slides
+    uniforms = keras.ops.convert_to_numpy(keras.random.uniform((steps,), seed=5))
+    expected = python_loop(model, [1, 2, 3], steps, 1.3, 5, uniforms)
+    assert generate_tokens(model, [1, 2, 3], steps, temperature=1.3, top_k=5, seed=5) == expected
+    greedy = generate_tokens(model, [4], steps, top_k=1)
+    assert greedy == python_loop(model, [4], steps, 1.0, 1, np.zeros(steps))
+
+
+def test_a_long_primer_is_kept_whole_and_read_through_the_window(model):
+    primer = [int(t) for t in np.random.default_rng(0).integers(0, 11, size=40)]
+    tokens = generate_tokens(model, primer, 5, top_k=1)
+    assert tokens[:40] == primer and len(tokens) == 45
+    assert tokens == python_loop(model, primer, 5, 1.0, 1, np.zeros(5))
+    assert context_length(model) == 16
+    with pytest.raises(ValueError, match="at least one token"):
+        generate_tokens(model, [], 5)
