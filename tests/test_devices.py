@@ -36,7 +36,7 @@ for count in (1, 2):
         keras.utils.set_random_seed(0)
         model = lstm_made(units=32, hidden=32)
         settings = {"batch_size": 8, "learning_rate": 2e-3, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
-        history = train_frame_model(model, jsb.train[:16], jsb.valid[:8], epochs=2, **settings)
+        history = train_frame_model(model, jsb.train[:8], jsb.valid[:4], epochs=2, **settings)  # one batch shape
     runs[count] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
 print("RUNS", json.dumps(runs))
 """

@@ -32,8 +32,8 @@ def check_attention(attention: Callable) -> None:
     q, k, v = _problem()
     want_out, want_weights = reference.attention(q, k, v)
     result = attention(q, k, v)
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise ExerciseError("return two arrays: (output, weights).")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise ExerciseError("return a tuple of two arrays: (output, weights).")
     out, weights = (np.asarray(r, dtype=float) for r in result)
     if weights.shape != want_weights.shape:
         raise ExerciseError(
@@ -78,8 +78,8 @@ def check_attention(attention: Callable) -> None:
         right = False
     if not right:
         raise ExerciseError(
-            "right for one sequence, wrong for a batch (2, L, d): transpose the last two axes of k with "
-            "np.swapaxes(k, -1, -2); k.T reverses all of them."
+            "right for one sequence, wrong for a batch (2, L, d): count from the end, q.shape[-1] for d, "
+            "axis=-1 for the softmax, and np.swapaxes(k, -1, -2) for the keys (k.T reverses every axis)."
         )
     print("attention: correct, with and without a mask, for one sequence and a batch.")
 
