@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # Keras (and its backend) loads with a model, not for the car
     import keras
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
-SHIPPED = ("melody", "chorale", "chorale-made", "gan", "satb")  # trained by python -m course_lib train NAME
+# trained by python -m course_lib train NAME (or a bench script's run of it, named on the card)
+SHIPPED = ("melody", "melody-transformer", "chorale", "chorale-made", "gan", "satb")
 
 
 def available() -> list[str]:

@@ -113,7 +113,7 @@ RECIPES: dict[str, Recipe] = {
                 "patience": 10,
                 "lr_patience": 4,
             },
-            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.2},
+            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.1},
         ),
         FrameRecipe(
             name="chorale",
