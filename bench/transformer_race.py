@@ -62,14 +62,14 @@ def sampling_speed(name: str, folder: Path) -> float:
     """Tokens per second of the model's compiled generation loop, 256 tokens after one bar (second call)."""
     from course_lib import recipes
     from course_lib.pretrained import read_model
-    from course_lib.sampling import generate_tokens
+    from course_lib.transformer_sampling import generate_melody_tokens
 
     card = card_of(folder, name)
     model = read_model(folder / name / f"{name}.keras", name)
     primer = [int(t) for t in recipes.recipe(name).primers(card)[0][:16]]
-    generate_tokens(model, primer, 256, top_k=8, seed=0)  # compiles (or reads JAX's cache)
+    generate_melody_tokens(model, primer, 256, top_k=8, seed=0)  # compiles (or reads JAX's cache)
     started = time.perf_counter()
-    generate_tokens(model, primer, 256, top_k=8, seed=1)
+    generate_melody_tokens(model, primer, 256, top_k=8, seed=1)
     return 256 / (time.perf_counter() - started)
 
 
