@@ -18,7 +18,7 @@ def test_every_shipped_model_is_there_whole():
 
 
 def test_an_unknown_model_names_the_shipped_ones():
-    with pytest.raises(DataError, match="no pretrained model 'tcn'.*shipped: melody, chorale"):
+    with pytest.raises(DataError, match="no pretrained model 'tcn'.*shipped: melody, melody-transformer, chorale"):
         pretrained.card("tcn")
 
 

@@ -6,9 +6,10 @@ import keras
 import numpy as np
 import pytest
 
+from course_lib.models import melody_lstm
 from course_lib.sampling import filter_logits, generate_tokens
 from course_lib.transformer import melody_transformer
-from course_lib.transformer_sampling import context_length
+from course_lib.transformer_sampling import context_length, generate_melody_tokens, generate_transformer_tokens
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +35,26 @@ def test_the_compiled_loop_draws_what_the_python_loop_draws_past_the_window(mode
     steps = 30  # 3 + 30 tokens: the window of 16 fills, then slides
     uniforms = keras.ops.convert_to_numpy(keras.random.uniform((steps,), seed=5))
     expected = python_loop(model, [1, 2, 3], steps, 1.3, 5, uniforms)
-    assert generate_tokens(model, [1, 2, 3], steps, temperature=1.3, top_k=5, seed=5) == expected
-    greedy = generate_tokens(model, [4], steps, top_k=1)
+    assert generate_transformer_tokens(model, [1, 2, 3], steps, temperature=1.3, top_k=5, seed=5) == expected
+    greedy = generate_transformer_tokens(model, [4], steps, top_k=1)
     assert greedy == python_loop(model, [4], steps, 1.0, 1, np.zeros(steps))
 
 
 def test_a_long_primer_is_kept_whole_and_read_through_the_window(model):
     primer = [int(t) for t in np.random.default_rng(0).integers(0, 11, size=40)]
-    tokens = generate_tokens(model, primer, 5, top_k=1)
+    tokens = generate_transformer_tokens(model, primer, 5, top_k=1)
     assert tokens[:40] == primer and len(tokens) == 45
     assert tokens == python_loop(model, primer, 5, 1.0, 1, np.zeros(5))
     assert context_length(model) == 16
     with pytest.raises(ValueError, match="at least one token"):
-        generate_tokens(model, [], 5)
+        generate_transformer_tokens(model, [], 5)
+
+
+def test_either_melody_model_generates_through_one_function(model):
+    keras.utils.set_random_seed(1)
+    lstm = melody_lstm(11, embedding=4, units=8)
+    options = {"temperature": 1.2, "top_k": 6, "seed": 3}
+    assert generate_melody_tokens(lstm, [1, 2], 20, **options) == generate_tokens(lstm, [1, 2], 20, **options)
+    assert generate_melody_tokens(model, [1, 2], 20, **options) == generate_transformer_tokens(
+        model, [1, 2], 20, **options
+    )
