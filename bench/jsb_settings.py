@@ -1,9 +1,10 @@
 """Settings of the JSB frame models, compared on the validation split only.
 
-Each ``--try`` is one set of settings for the piano-roll LSTM (``chorale``) or the LSTM-MADE
-(``chorale-made``): the builder's keyword arguments (``units``, ``hidden``, ``dropout``,
-``input_dropout``, ``deep``, and the piano-roll LSTM's ``recurrent_dropout``) and the training
-loop's (``learning_rate``, ``averaging``, ``patience``, ``transpose``), written
+Each ``--try`` is one set of settings for the piano-roll LSTM (``chorale``), the LSTM-MADE
+(``chorale-made``) or the Transformer-MADE (``chorale-transformer``): the builder's keyword
+arguments (``units``, ``hidden``, ``dropout``, ``input_dropout``, ``deep``, the piano-roll LSTM's
+``recurrent_dropout``, the Transformer's ``width``, ``depth``, ``heads``, ``feed_forward`` and
+``positions``) and the training loop's (``learning_rate``, ``averaging``, ``patience``, ``transpose``), written
 ``key=value,key=value``. Every try trains from the same seed for at most ``--epochs`` epochs with
 early stopping on validation: a fixed epoch count, chosen as what fits in the 10-minute budget on 2
 cores, so runs compare fairly when two share the machine (``--threads 1`` each). It prints the
@@ -23,21 +24,26 @@ import time
 from pathlib import Path
 
 BUILDER_KEYS = {"units", "hidden", "dropout", "input_dropout", "recurrent_dropout", "deep"}
+BUILDER_KEYS |= {"width", "depth", "heads", "feed_forward", "positions"}  # the Transformer-MADE's
 
 
 def parse(text: str) -> dict:
-    """``"units=512,learning_rate=2e-3"`` as ``{"units": 512, "learning_rate": 0.002}``."""
+    """``"units=512,learning_rate=2e-3"`` as ``{"units": 512, "learning_rate": 0.002}``; words stay words."""
     settings = {}
     for item in filter(None, text.split(",")):
         key, value = item.split("=")
-        number = float(value)
+        try:
+            number = float(value)
+        except ValueError:
+            settings[key] = value
+            continue
         settings[key] = int(number) if number.is_integer() and "." not in value and "e" not in value else number
     return settings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["chorale", "chorale-made"], required=True)
+    parser.add_argument("--model", choices=["chorale", "chorale-made", "chorale-transformer"], required=True)
     parser.add_argument("--try", dest="tries", action="append", default=[], help="key=value,... (repeatable)")
     parser.add_argument("--epochs", type=int, default=100, help="at most this many epochs per try")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
@@ -55,13 +61,17 @@ def main() -> None:
             limit_cpu_threads(args.threads)
         import keras
 
-        from course_lib import models, recipes
+        from course_lib import models, recipes, transformer
         from course_lib.runs import train_frame_model
         from course_lib.training import evaluate_frames
 
         jsb = recipes.load_data(args.model, "jsb")
         recipe = recipes.recipe(args.model)
-        builder = models.lstm_made if args.model == "chorale-made" else models.pianoroll_lstm
+        builder = {
+            "chorale": models.pianoroll_lstm,
+            "chorale-made": models.lstm_made,
+            "chorale-transformer": transformer.transformer_made,
+        }[args.model]
         args.out.mkdir(parents=True, exist_ok=True)
         for text in args.tries:
             settings = parse(text)

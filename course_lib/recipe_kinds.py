@@ -198,12 +198,11 @@ class FrameRecipe(Recipe):
         return {**fields, **self.copies(model, data, rate, limit)}
 
     def copy_rolls(self, model, data, steps_per_beat, **options):
-        from course_lib import sampling
         from course_lib.memorisation import COPY_BARS, COPY_PIECES
 
         opening = 4 * steps_per_beat
         generated = [
-            sampling.generate_frames(model, np.asarray(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
+            generate_roll(model, np.asarray(piece[:opening]), COPY_BARS * opening, seed=i)[opening:]
             for i, piece in enumerate(data.valid[:COPY_PIECES])
         ]
         return list(data.train), list(data.test), generated
@@ -217,12 +216,10 @@ class FrameRecipe(Recipe):
         return chorale_split(card["data"], "valid")
 
     def generate(self, model, card, options):
-        from course_lib import sampling
-
         rate = card.get("steps_per_beat", 1)
         primer = np.asarray(validation_piece(self.primers(card), options["primer"])[: 4 * rate])
         steps = options["bars"] * 4 * rate
-        rolls = sampling.generate_frames(model, primer, steps, options["temperature"], options["seed"])
+        rolls = generate_roll(model, primer, steps, options["temperature"], options["seed"])
         return Generated(self.to_piece(rolls, card), self.continuation_title(options))
 
 
@@ -413,6 +410,13 @@ def generate_melody_tokens(model, primer: list[int], steps: int, **options) -> l
     from course_lib import transformer_sampling
 
     return transformer_sampling.generate_melody_tokens(model, primer, steps, **options)
+
+
+def generate_roll(model, primer: np.ndarray, steps: int, temperature: float = 1.0, seed: int = 0) -> np.ndarray:
+    """:func:`course_lib.transformer_sampling.generate_roll`, imported when first used (it loads Keras)."""
+    from course_lib import transformer_sampling
+
+    return transformer_sampling.generate_roll(model, primer, steps, temperature, seed)
 
 
 def _runs():

@@ -1,26 +1,27 @@
-"""The course's six trainable models as one table: their data, builder, training, scores and music.
+"""The course's seven trainable models as one table: their data, builder, training, scores and music.
 
 ``python -m course_lib train NAME`` and ``generate NAME`` reach every model through
 :data:`RECIPES`, and the notebooks call the same functions, so a model trained in a notebook, on
 the command line or shipped in ``data/pretrained/`` is the same kind of object. Nothing else
 branches on a model's name.
 
-==================  ============================  ==========================  ===========================
-name                model                         default data                lacks
-==================  ============================  ==========================  ===========================
-melody              :func:`.melody_lstm`          music21 chorales' sopranos
-melody-transformer  :func:`.melody_transformer`   music21 chorales' sopranos
-chorale             :func:`.pianoroll_lstm`       the JSB standard split
-chorale-made        :func:`.lstm_made`            the JSB standard split
-gan                 :class:`.PianoRollGAN`        two-bar chorale excerpts    evaluate, to_piece, primers
-satb                :func:`.satb_harmoniser`      chorales, split by tune     to_piece
-==================  ============================  ==========================  ===========================
+====================  ============================  ==========================  ===========================
+name                  model                         default data                lacks
+====================  ============================  ==========================  ===========================
+melody                :func:`.melody_lstm`          music21 chorales' sopranos
+melody-transformer    :func:`.melody_transformer`   music21 chorales' sopranos
+chorale               :func:`.pianoroll_lstm`       the JSB standard split
+chorale-made          :func:`.lstm_made`            the JSB standard split
+chorale-transformer   :func:`.transformer_made`     the JSB standard split
+gan                   :class:`.PianoRollGAN`        two-bar chorale excerpts    evaluate, to_piece, primers
+satb                  :func:`.satb_harmoniser`      chorales, split by tune     to_piece
+====================  ============================  ==========================  ===========================
 
 Every model has each of :data:`OPERATIONS` or names it in ``lacks`` with the reason (the
 operation is then ``None``): :func:`operation` says so in one line. Every training setting is in
 the table's ``settings`` (the training function's arguments) or ``size`` (the builder's).
 
-The melody, melody-transformer, chorale and chorale-made models also train on a folder of your own
+The melody, melody-transformer, chorale, chorale-made and chorale-transformer models also train on a folder of your own
 MIDI files imported with ``python -m course_lib data import FOLDER --name NAME``: pass ``NAME`` as
 the data source.
 
@@ -144,6 +145,22 @@ RECIPES: dict[str, Recipe] = {
                 "lr_patience": 4,
             },
             size={"units": 512, "hidden": 2048, "dropout": 0.6, "input_dropout": 0.3},
+        ),
+        FrameRecipe(  # the same data, batches and callbacks as the LSTM-MADE; size chosen on validation
+            # (python bench/jsb_settings.py --model chorale-transformer)
+            name="chorale-transformer",
+            builder=lambda data, **size: _transformer().transformer_made(**size),
+            default_source="jsb",
+            epochs=200,
+            settings={
+                "batch_size": 8,
+                "learning_rate": 1e-3,
+                "averaging": 0.99,
+                "monitor": "val_nll",
+                "patience": 15,
+                "lr_patience": 4,
+            },
+            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.1, "input_dropout": 0.3, "hidden": 2048},
         ),
         GanRecipe(
             name="gan",

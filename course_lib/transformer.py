@@ -209,3 +209,40 @@ def melody_transformer(
     x = layers.LayerNormalization(name="final_norm")(x)
     logits = layers.Dense(vocabulary_size, name="logits")(x)
     return keras.Model(tokens, logits, name="melody_transformer")
+
+
+def transformer_made(
+    keys: int = 88,
+    max_length: int = 512,
+    width: int = 128,
+    heads: int = 4,
+    depth: int = 2,
+    feed_forward: int = 512,
+    dropout: float = 0.1,
+    input_dropout: float = 0.3,
+    hidden: int = 2048,
+    positions: str = "relative",
+) -> keras.Model:
+    """Notebook 06's LSTM-MADE with the LSTM replaced by decoder blocks: frames in, the MADE's logits out.
+
+    The same inputs ``[previous_frames, frames]`` and output as
+    :func:`course_lib.models.lstm_made`: each previous frame is projected to ``width`` (after
+    ``input_dropout`` hides some of its notes while training), the blocks let every step attend
+    to all the frames before it, and the MADE reads that context beside the last frame.
+    ``max_length`` must cover the longest training row (512 frames, ``training.LONGEST``).
+
+    Notebook: 11_attention
+    """
+    from course_lib.models import MadeOutput
+
+    previous = keras.Input((None, keys), name="previous_frames")
+    current = keras.Input((None, keys), name="frames")
+    x = layers.Dense(width, name="frame_embedding")(layers.Dropout(input_dropout)(previous))
+    if positions != "relative":
+        x = AddPositions(max_length, positions, name="positions")(x)
+    for n in range(depth):
+        x = DecoderBlock(heads, feed_forward, max_length, dropout, positions == "relative", name=f"block_{n}")(x)
+    x = layers.LayerNormalization(name="final_norm")(x)
+    context = layers.Concatenate(name="context")([x, previous])
+    logits = MadeOutput(keys, hidden, name="made")([current, context])
+    return keras.Model([previous, current], logits, name="transformer_made")

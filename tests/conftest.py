@@ -94,6 +94,7 @@ TINY = {  # each recipe's model at a size that trains in seconds: what the comma
     "melody-transformer": {"width": 8, "heads": 2, "depth": 1, "feed_forward": 16},
     "chorale": {"units": 8, "deep": 8},
     "chorale-made": {"units": 8, "hidden": 16},
+    "chorale-transformer": {"width": 8, "heads": 2, "depth": 1, "feed_forward": 16, "hidden": 16},
     "gan": {"latent": 8, "width": 8},
     "satb": {"units": 8, "embedding": 4, "head": 8},
 }

@@ -33,7 +33,8 @@ LESSONS = {
     },
     "11_attention.ipynb": {
         *("transformer.skew_ops", "transformer.RelativeSelfAttention", "transformer.DecoderBlock"),
-        *("transformer.AddPositions", "transformer.melody_transformer"),
+        *("transformer.AddPositions", "transformer.melody_transformer", "transformer.transformer_made"),
+        *("transformer_sampling.attend_one", "transformer_sampling.block_one"),
     },
 }
 

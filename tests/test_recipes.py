@@ -73,7 +73,7 @@ def test_a_damaged_pretrained_model_is_refused(tmp_path, monkeypatch):
         pretrained.card("nothing")
 
 
-@pytest.mark.parametrize("name", ["melody", "chorale", "chorale-made"])
+@pytest.mark.parametrize("name", ["melody", "melody-transformer", "chorale", "chorale-made", "chorale-transformer"])
 def test_each_shipped_model_scores_what_its_card_says(name):
     card = pretrained.card(name)
     data = recipes.load_data(name, card["data"])
@@ -143,7 +143,8 @@ def test_a_caller_can_override_a_recipe_setting():
 def test_an_unknown_model_names_the_ones_there_are():
     with pytest.raises(
         recipes.CourseError,
-        match="unknown model 'tcn': choose from melody, melody-transformer, chorale, chorale-made, gan, satb",
+        match="unknown model 'tcn': choose from melody, melody-transformer, chorale, chorale-made, "
+        "chorale-transformer, gan, satb",
     ):
         recipes.recipe("tcn")
 
@@ -217,7 +218,7 @@ def test_notebook_06_trains_with_the_tables_settings():
         assert trained[builder] == (chosen.size, chosen.settings, chosen.epochs), name
 
 
-@pytest.mark.parametrize("name", ["chorale", "chorale-made"])
+@pytest.mark.parametrize("name", ["chorale", "chorale-made", "chorale-transformer"])
 def test_the_jsb_models_write_music_at_the_pitch_bach_wrote(name):
     """The JSB split is written an octave above sounding pitch: its models' music is heard and engraved an
     octave down, as four voices where the roll allows (median MIDI 62 in Bach's JSB test pieces, 74 as written)."""

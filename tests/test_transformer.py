@@ -11,7 +11,7 @@ import pytest
 from keras import layers, ops
 
 from course_lib import attention
-from course_lib.transformer import AddPositions, RelativeSelfAttention, melody_transformer, skew_ops
+from course_lib.transformer import AddPositions, RelativeSelfAttention, melody_transformer, skew_ops, transformer_made
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,20 @@ def test_the_melody_transformer_learns_a_repeated_phrase():
     )
     history = model.fit(windows[:, :-1], windows[:, 1:], batch_size=8, epochs=30, verbose=0).history
     assert history["loss"][-1] < 0.3 < history["loss"][0]
+
+
+def test_the_transformer_made_never_looks_ahead_in_time_or_up_the_keyboard():
+    """A frame's logits depend on earlier frames and, within the frame, on lower keys only (as the LSTM-MADE's)."""
+    keras.utils.set_random_seed(0)
+    model = transformer_made(keys=12, max_length=16, width=8, heads=2, depth=1, feed_forward=16, hidden=24)
+    rolls = (np.random.default_rng(1).random((2, 10, 12)) < 0.3).astype("float32")
+    previous, current = rolls[:, :-1], rolls[:, 1:]
+    logits = ops.convert_to_numpy(model([previous, current]))
+    assert logits.shape == (2, 9, 12)
+    later = previous.copy()
+    later[:, 5:] = 1 - later[:, 5:]  # change the frames from step 5 on
+    np.testing.assert_allclose(ops.convert_to_numpy(model([later, current]))[:, :5], logits[:, :5], atol=1e-5)
+    higher = current.copy()
+    higher[:, :, 7:] = 1 - higher[:, :, 7:]  # change keys 7 and up of every frame being scored
+    np.testing.assert_allclose(ops.convert_to_numpy(model([previous, higher]))[..., :8], logits[..., :8], atol=1e-5)
+    assert not np.allclose(ops.convert_to_numpy(model([previous, higher]))[..., 8:], logits[..., 8:])

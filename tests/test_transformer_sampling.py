@@ -1,4 +1,4 @@
-"""The Transformer's compiled generation loop draws what a plain Python loop over the same window draws."""
+"""The Transformers' compiled generation loops draw what a plain Python loop over the same window draws."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib.models import melody_lstm
-from course_lib.sampling import filter_logits, generate_tokens
-from course_lib.transformer import melody_transformer
-from course_lib.transformer_sampling import context_length, generate_melody_tokens, generate_transformer_tokens
+from course_lib.models import lstm_made, melody_lstm
+from course_lib.sampling import filter_logits, generate_frames, generate_tokens
+from course_lib.transformer import melody_transformer, transformer_made
+from course_lib.transformer_sampling import (
+    context_length,
+    generate_melody_tokens,
+    generate_roll,
+    generate_transformer_frames,
+    generate_transformer_tokens,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +64,47 @@ def test_either_melody_model_generates_through_one_function(model):
     assert generate_melody_tokens(model, [1, 2], 20, **options) == generate_transformer_tokens(
         model, [1, 2], 20, **options
     )
+
+
+def test_the_compiled_frame_loop_draws_what_a_python_loop_over_the_model_draws():
+    """Window, context and key-by-key MADE draws, past the window's end, for the Transformer-MADE."""
+    keras.utils.set_random_seed(2)
+    model = transformer_made(keys=10, max_length=8, width=8, heads=2, depth=1, feed_forward=16, hidden=20)
+    primer = np.random.default_rng(0).random((3, 10)) < 0.4
+    steps = 9  # 3 + 9 frames: the window of 8 fills, then slides
+    uniforms = keras.ops.convert_to_numpy(keras.random.uniform((steps, 10), seed=4))
+    roll = [frame.astype("float32") for frame in primer]
+    for step in range(steps):
+        previous = np.asarray(roll[-8:])[None]
+        frame = np.zeros(10, "float32")
+        for key in range(10):  # lowest key first, each seeing the keys below it
+            logits = model.predict_on_batch([previous, np.concatenate([previous[:, 1:], frame[None, None]], 1)])
+            frame[key] = uniforms[step, key] < 1 / (1 + np.exp(-logits[0, -1, key] / 0.9))
+        roll.append(frame)
+    expected = np.asarray(roll) > 0.5
+    drawn = generate_transformer_frames(model, primer, steps, temperature=0.9, seed=4)
+    np.testing.assert_array_equal(drawn, expected)
+    np.testing.assert_array_equal(generate_roll(model, primer, steps, 0.9, seed=4), expected)
+
+
+def test_either_frame_model_generates_through_one_function():
+    keras.utils.set_random_seed(1)
+    lstm = lstm_made(keys=10, units=8, hidden=20)
+    primer = np.random.default_rng(0).random((2, 10)) < 0.4
+    np.testing.assert_array_equal(generate_roll(lstm, primer, 6, 1.1, seed=3), generate_frames(lstm, primer, 6, 1.1, 3))
+
+
+@pytest.mark.parametrize("positions", ["relative", "learned"])
+def test_the_key_value_cache_draws_what_the_window_draws(positions):
+    """One position per frame through the cached keys and values, or the whole window again: the same frames."""
+    keras.utils.set_random_seed(3)
+    model = transformer_made(
+        keys=10, max_length=80, width=8, heads=2, depth=2, feed_forward=16, hidden=20, positions=positions
+    )
+    primer = np.random.default_rng(1).random((5, 10)) < 0.4
+    cached = generate_transformer_frames(model, primer, 11, temperature=1.2, seed=6)
+    window = generate_transformer_frames(model, primer, 11, temperature=1.2, seed=6, cache=False)
+    assert cached.shape == (16, 10) and cached[5:].any()
+    np.testing.assert_array_equal(cached, window)
+    too_long = generate_transformer_frames(model, primer, 90, seed=2)  # past max_length: the window loop
+    np.testing.assert_array_equal(too_long, generate_transformer_frames(model, primer, 90, seed=2, cache=False))
