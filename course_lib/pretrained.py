@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # Keras (and its backend) loads with a model, not for the car
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 # trained by python -m course_lib train NAME (or a bench script's run of it, named on the card)
-SHIPPED = ("melody", "melody-transformer", "chorale", "chorale-made", "gan", "satb")
+SHIPPED = ("melody", "melody-transformer", "chorale", "chorale-made", "chorale-transformer", "gan", "satb")
 
 
 def available() -> list[str]:

@@ -160,7 +160,7 @@ RECIPES: dict[str, Recipe] = {
                 "patience": 15,
                 "lr_patience": 4,
             },
-            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.1, "input_dropout": 0.3, "hidden": 2048},
+            size={"width": 128, "depth": 2, "feed_forward": 512, "dropout": 0.3, "input_dropout": 0.6, "hidden": 2048},
         ),
         GanRecipe(
             name="gan",

@@ -218,8 +218,8 @@ def transformer_made(
     heads: int = 4,
     depth: int = 2,
     feed_forward: int = 512,
-    dropout: float = 0.1,
-    input_dropout: float = 0.3,
+    dropout: float = 0.3,
+    input_dropout: float = 0.6,
     hidden: int = 2048,
     positions: str = "relative",
 ) -> keras.Model:

@@ -1,4 +1,4 @@
-"""``--devices N``: data-parallel training on two virtual CPU devices equals a one-device run.
+"""``--devices N``: data-parallel training on two virtual CPU devices equals a one-device run (LSTM and Transformer).
 
 Each backend runs in a fresh process, because the CPU must be split before the backend starts.
 Tolerances: under JAX the two runs compute the same sums in another order (1e-4); under
@@ -27,17 +27,23 @@ split_cpu(2)  # before the backend starts
 import keras
 from course_lib.datasets import load_jsb
 from course_lib.models import lstm_made
+from course_lib.transformer import transformer_made
 from course_lib.tools.devices import data_parallel
 from course_lib.runs import train_frame_model
 jsb = load_jsb()
+builders = {
+    "lstm_made": lambda: lstm_made(units=32, hidden=32),
+    "transformer_made": lambda: transformer_made(width=16, heads=2, depth=1, feed_forward=32, hidden=32),
+}
 runs = {}
-for count in (1, 2):
-    with data_parallel(count, batch_size=8) as where:
-        keras.utils.set_random_seed(0)
-        model = lstm_made(units=32, hidden=32)
-        settings = {"batch_size": 8, "learning_rate": 2e-3, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
-        history = train_frame_model(model, jsb.train[:8], jsb.valid[:4], epochs=2, **settings)  # one batch shape
-    runs[count] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
+for name, build in builders.items():
+    for count in (1, 2):
+        with data_parallel(count, batch_size=8) as where:
+            keras.utils.set_random_seed(0)
+            model = build()
+            settings = {"batch_size": 8, "learning_rate": 2e-3, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
+            history = train_frame_model(model, jsb.train[:8], jsb.valid[:4], epochs=2, **settings)  # one batch shape
+        runs[f"{name} {count}"] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
 print("RUNS", json.dumps(runs))
 """
 
@@ -56,10 +62,12 @@ def test_two_devices_train_what_one_does(backend, tolerance):
     lines = [line for line in result.stdout.splitlines() if line.startswith("RUNS ")]
     assert result.returncode == 0 and lines, result.stderr[-3000:]
     runs = json.loads(lines[0][5:])
-    assert runs["1"]["where"] == "1 device" and runs["2"]["where"].startswith("2 ")
-    for key in ("loss", "val_nll"):
-        assert runs["2"][key] == pytest.approx(runs["1"][key], rel=tolerance), key
-    assert runs["1"]["val_nll"][1] < runs["1"]["val_nll"][0]  # it learns
+    for name in ("lstm_made", "transformer_made"):  # the LSTM-MADE and the Transformer-MADE
+        one, two = runs[f"{name} 1"], runs[f"{name} 2"]
+        assert one["where"] == "1 device" and two["where"].startswith("2 ")
+        for key in ("loss", "val_nll"):
+            assert two[key] == pytest.approx(one[key], rel=tolerance), (name, key)
+        assert one["val_nll"][1] < one["val_nll"][0], name  # it learns
 
 
 def test_devices_that_cannot_split_the_batch_are_one_line(tmp_path, capsys):

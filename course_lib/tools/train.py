@@ -27,6 +27,15 @@ def check_devices(recipe, devices: int) -> None:
         check_divides(devices, recipe.settings["batch_size"])
 
 
+def curves(history: dict) -> dict:
+    """``{"curves": ...}``: the NLL of every epoch on the training batches (dropout on) and on validation.
+
+    Empty for a model whose history has no NLL (the GAN). Notebook 11 draws the Transformer-MADE's.
+    """
+    kept = {key: [round(float(value), 4) for value in history[key]] for key in ("nll", "val_nll") if key in history}
+    return {"curves": kept} if kept else {}
+
+
 def train(
     recipe,
     source: str | None = None,
@@ -94,6 +103,7 @@ def train(
         devices=devices,
         epochs=len(history["seconds"]),
         train_seconds=round(history["seconds"][-1], 1),
+        **curves(history),
         **recipe.card_fields(model, data, source, limit),
     )
     if progress:
