@@ -10,7 +10,7 @@ steps: its "epoch" is 40 of them, reported as milliseconds per step.
 The last column is each model's default backend (``course_lib.BACKENDS``: the first one installed)
 against the fastest: the course's target is at most 1.25x.
 
-Run: python bench/backends.py [--epochs 3] [--only melody chorale chorale-made gan satb]
+Run: python bench/backends.py [--epochs 3] [--only melody chorale chorale-made gan satb ...]
                               [--backends jax tensorflow torch] [--out output/bench/backends]
 """
 
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MODELS = ("melody", "chorale", "chorale-made", "gan", "satb")
+MODELS = ("melody", "melody-transformer", "chorale", "chorale-made", "chorale-transformer", "gan", "satb")
 GAN_STEPS = 40  # generator steps per timed GAN "epoch"
 TARGET = 1.25
 

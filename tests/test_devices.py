@@ -36,14 +36,14 @@ builders = {
     "transformer_made": lambda: transformer_made(width=16, heads=2, depth=1, feed_forward=32, hidden=32),
 }
 runs = {}
-for name, build in builders.items():
-    for count in (1, 2):
-        with data_parallel(count, batch_size=8) as where:
+for count in (1, 2):
+    with data_parallel(count, batch_size=8) as where:  # one strategy for both models (TensorFlow's collectives)
+        for name, build in builders.items():
             keras.utils.set_random_seed(0)
             model = build()
             settings = {"batch_size": 8, "learning_rate": 2e-3, "monitor": "val_nll", "patience": 50, "lr_patience": 4}
             history = train_frame_model(model, jsb.train[:8], jsb.valid[:4], epochs=2, **settings)  # one batch shape
-        runs[f"{name} {count}"] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
+            runs[f"{name} {count}"] = {"where": where, "loss": history["loss"], "val_nll": history["val_nll"]}
 print("RUNS", json.dumps(runs))
 """
 
