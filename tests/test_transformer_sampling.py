@@ -94,17 +94,32 @@ def test_either_frame_model_generates_through_one_function():
     np.testing.assert_array_equal(generate_roll(lstm, primer, 6, 1.1, seed=3), generate_frames(lstm, primer, 6, 1.1, 3))
 
 
+@pytest.fixture(scope="module")
+def frame_model():
+    keras.utils.set_random_seed(3)
+    return transformer_made(keys=10, max_length=80, width=8, heads=2, depth=2, feed_forward=16, hidden=20)
+
+
 @pytest.mark.parametrize("positions", ["relative", "learned"])
-def test_the_key_value_cache_draws_what_the_window_draws(positions):
+def test_the_key_value_cache_draws_what_the_window_draws(positions, frame_model):
     """One position per frame through the cached keys and values, or the whole window again: the same frames."""
     keras.utils.set_random_seed(3)
-    model = transformer_made(
-        keys=10, max_length=80, width=8, heads=2, depth=2, feed_forward=16, hidden=20, positions=positions
+    model = (
+        frame_model
+        if positions == "relative"
+        else transformer_made(
+            keys=10, max_length=80, width=8, heads=2, depth=2, feed_forward=16, hidden=20, positions=positions
+        )
     )
     primer = np.random.default_rng(1).random((5, 10)) < 0.4
     cached = generate_transformer_frames(model, primer, 11, temperature=1.2, seed=6)
     window = generate_transformer_frames(model, primer, 11, temperature=1.2, seed=6, cache=False)
     assert cached.shape == (16, 10) and cached[5:].any()
     np.testing.assert_array_equal(cached, window)
-    too_long = generate_transformer_frames(model, primer, 90, seed=2)  # past max_length: the window loop
-    np.testing.assert_array_equal(too_long, generate_transformer_frames(model, primer, 90, seed=2, cache=False))
+
+
+def test_past_the_models_length_the_window_loop_draws(frame_model):
+    primer = np.random.default_rng(2).random((75, 10)) < 0.4  # 75 + 11 frames > max_length 80: no cache
+    drawn = generate_transformer_frames(frame_model, primer, 11, seed=2)
+    assert drawn.shape == (86, 10)
+    np.testing.assert_array_equal(drawn, generate_transformer_frames(frame_model, primer, 11, seed=2, cache=False))
