@@ -145,6 +145,10 @@ def run_under_backend(tmp_path):
         # The inner run is a pytest of its own: not an xdist worker, its own temporary folder.
         env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
         env["KERAS_BACKEND"] = backend
+        # One compute thread: the suite's two workers already keep both cores busy, and PyTorch's and
+        # TensorFlow's thread pools waiting on each other made the matrix slower (torch and TensorFlow side by
+        # side on 2 cores: 36 s and 78 s with their own pools, 27 s and 74 s with one thread, 2026-12-07).
+        env |= {"OMP_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
         command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts="]
         command += ["-q", "--basetemp", str(tmp_path / "inner"), *files]
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
