@@ -19,7 +19,7 @@ import numpy as np
 from keras import ops
 
 from course_lib import autodiff
-from course_lib.sampling import STEP_BUCKET, categorical_from_uniform, filter_logits_ops
+from course_lib.sampling import STEP_BUCKET, categorical_from_uniform, filter_logits_ops, made_key_loop
 
 
 def context_length(model: keras.Model) -> int:
@@ -147,8 +147,6 @@ class FrameWindowLoop(keras.Model):
             self.jit_compile = True
 
     def call(self, inputs):
-        from course_lib.sampling import made_key_loop
-
         window, filled, uniforms, temperature = inputs
         length = ops.shape(window)[1]
         made = self.source.get_layer("made")
@@ -245,8 +243,6 @@ class CachedFrameLoop(keras.Model):
         return ops.concatenate([self.source.get_layer("final_norm")(x), frame], axis=-1), updated
 
     def call(self, inputs):
-        from course_lib.sampling import made_key_loop
-
         window, filled, uniforms, temperature = inputs
         window, filled = ops.cast(window, "float32"), ops.cast(filled, "int32")
         made = self.source.get_layer("made")
