@@ -153,13 +153,14 @@ def quantise(notes: Sequence[Note], steps_per_beat: int) -> list[Note]:
     Notebook: 02_representations
     """
 
-    def snap(beat: float) -> float:
-        return math.floor(beat * steps_per_beat + 0.5) / steps_per_beat
+    def step(beat: float) -> int:
+        return math.floor(beat * steps_per_beat + 0.5)
 
     out = []
-    for note in notes:
-        start = snap(note.start)
-        out.append(replace(note, start=start, end=max(snap(note.end), start + 1 / steps_per_beat)))
+    for note in notes:  # whole steps first, then one division: a grid time is the same float however reached
+        start = step(note.start)
+        end = max(step(note.end), start + 1)
+        out.append(replace(note, start=start / steps_per_beat, end=end / steps_per_beat))
     return out
 
 

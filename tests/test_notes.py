@@ -38,3 +38,10 @@ def test_skyline_lets_a_held_high_note_ring_over_a_lower_one():
 def test_pitch_names_and_transposition():
     assert [pitch_name(p) for p in (21, 60, 70, 108)] == ["A0", "C4", "Bb4", "C8"]
     assert transpose([Note(0, 1, 60)], -12) == [Note(0, 1, 48)]
+
+
+def test_quantised_times_on_one_grid_step_are_one_float():
+    """A release snapped to a step and a one-step note ending there give the same float (6.666... at 3 a beat)."""
+    held, short = quantise([Note(3.0, 6.5, 21), Note(6.25, 6.375, 21)], 3)
+    assert held.end == short.end == 20 / 3
+    assert [(n.start, n.end) for n in skyline([held, short])] == [(3.0, 19 / 3), (19 / 3, 20 / 3)]
